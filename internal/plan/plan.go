@@ -1,0 +1,671 @@
+// Package plan is the pure heart of a sync: it normalizes a directory snapshot into the desired state,
+// compares it with what was synced before (and, when the server lets us read it, with the organization
+// itself), decides what to invite, remove and regroup, applies the deletion guard, and cuts the changes
+// into import requests. It does no I/O.
+package plan
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/dirconn/dirconn/internal/bitwarden"
+	"github.com/dirconn/dirconn/internal/directory"
+)
+
+// BatchSize is the most members, or groups, one import request carries (the server's cloud limit and the
+// anchor's batch size).
+const BatchSize = 2000
+
+// SyncedMember is what the last accepted imports told the server about one member.
+type SyncedMember struct {
+	Email string `json:"email"`
+}
+
+// SyncedGroup is what the last accepted imports told the server about one group.
+type SyncedGroup struct {
+	Name    string   `json:"name"`
+	Members []string `json:"members"` // sorted externalIds
+}
+
+// Synced is the sync cache: everything the server accepted, keyed by externalId.
+type Synced struct {
+	Members map[string]SyncedMember `json:"members"`
+	Groups  map[string]SyncedGroup  `json:"groups"`
+}
+
+// NewSynced returns an empty cache.
+func NewSynced() *Synced {
+	return &Synced{Members: map[string]SyncedMember{}, Groups: map[string]SyncedGroup{}}
+}
+
+// OrgMember is a member as the organization's read endpoint reports it.
+type OrgMember struct {
+	ExternalID string
+	Email      string
+	Owner      bool
+}
+
+// OrgGroup is a group as the organization's read endpoint reports it.
+type OrgGroup struct {
+	ExternalID string
+	Name       string
+}
+
+// Org is the organization's real state. A nil *Org means the server could not be read; the plan then
+// relies on the sync cache alone.
+type Org struct {
+	Members []OrgMember
+	Groups  []OrgGroup
+}
+
+// Options are the sync settings that shape a plan.
+type Options struct {
+	Users                        bool
+	Groups                       bool
+	RemoveDisabled               bool
+	OverwriteExisting            bool
+	LargeImport                  bool
+	InviteUsersAfterProvisioning bool
+	// DeleteLimit and DeleteLimitPercent hold removals when they exceed the count, or the share of synced
+	// users; 0 turns a limit off.
+	DeleteLimit        int
+	DeleteLimitPercent int
+	// AllowDeletes releases removals held by the limits (an explicit approval).
+	AllowDeletes bool
+	// FullPush resends the whole desired state (drift repair), not only the changes.
+	FullPush bool
+	// BatchSize overrides BatchSize (tests); 0 means BatchSize.
+	BatchSize int
+}
+
+// MemberChange is one member the plan invites, removes, holds or reports.
+type MemberChange struct {
+	ExternalID string `json:"externalId"`
+	Email      string `json:"email"`
+	Reason     string `json:"reason"`
+}
+
+// GroupChange is one group the plan creates, updates or reports.
+type GroupChange struct {
+	ExternalID string   `json:"externalId"`
+	Name       string   `json:"name"`
+	OldName    string   `json:"oldName,omitempty"`
+	Members    int      `json:"members"`
+	Added      []string `json:"added,omitempty"`   // externalIds that join
+	Removed    []string `json:"removed,omitempty"` // externalIds that leave
+	Reason     string   `json:"reason"`
+}
+
+// Guard is the deletion guard's verdict.
+type Guard struct {
+	// Held is true when removals were held back instead of pushed.
+	Held bool `json:"held"`
+	// Reasons says why, one line each.
+	Reasons []string `json:"reasons,omitempty"`
+	// Approvable is true when an explicit approval (--allow-deletes, the GUI button) would release the
+	// held removals; false when the read itself was not good enough to delete anyone.
+	Approvable bool `json:"approvable"`
+}
+
+// Counts summarizes a plan.
+type Counts struct {
+	Invites         int `json:"invites"`
+	Removals        int `json:"removals"`
+	Held            int `json:"held"`
+	GroupCreates    int `json:"groupCreates"`
+	GroupUpdates    int `json:"groupUpdates"`
+	UnchangedUsers  int `json:"unchangedUsers"`
+	UnchangedGroups int `json:"unchangedGroups"`
+	Skipped         int `json:"skipped"`
+	Requests        int `json:"requests"`
+}
+
+// Plan is what a sync would do.
+type Plan struct {
+	Counts       Counts              `json:"counts"`
+	Complete     bool                `json:"complete"`
+	Incomplete   []string            `json:"incomplete,omitempty"`
+	Invites      []MemberChange      `json:"invites"`
+	Removals     []MemberChange      `json:"removals"`
+	Held         []MemberChange      `json:"held"`
+	Guard        Guard               `json:"guard"`
+	EmailChanges []MemberChange      `json:"emailChanges,omitempty"`
+	GroupCreates []GroupChange       `json:"groupCreates"`
+	GroupUpdates []GroupChange       `json:"groupUpdates"`
+	GroupsGone   []GroupChange       `json:"groupsGone,omitempty"`
+	Skipped      []directory.Issue   `json:"skipped"`
+	Notes        []string            `json:"notes,omitempty"`
+	FullPush     bool                `json:"fullPush"`
+	Overwrite    bool                `json:"overwrite"`
+	OrgRead      bool                `json:"orgRead"`
+	adopt        map[string]string   // externalId -> email: org members recorded in the cache without a request
+	skippedUsers map[string]bool     // externalIds of skipped user records, left alone
+	groupMembers map[string][]string // externalId -> the members a group is pushed with
+	pushMembers  []bitwarden.ImportMember
+	pushGroups   []bitwarden.ImportGroup
+	opts         Options
+}
+
+// Empty reports whether the plan sends nothing.
+func (p *Plan) Empty() bool { return len(p.pushMembers) == 0 && len(p.pushGroups) == 0 }
+
+type known struct {
+	email   string
+	inState bool
+	inOrg   bool
+	owner   bool
+}
+
+// Build compares the desired state with the sync cache (and org, when not nil) and returns the plan.
+func Build(d *Desired, s *Synced, org *Org, o Options) *Plan {
+	if s == nil {
+		s = NewSynced()
+	}
+	p := &Plan{
+		Complete:     d.Complete(),
+		Incomplete:   d.Incomplete,
+		Skipped:      slices.Clone(d.Skipped),
+		FullPush:     o.FullPush,
+		OrgRead:      org != nil,
+		adopt:        map[string]string{},
+		opts:         o,
+		groupMembers: map[string][]string{},
+		Invites:      []MemberChange{},
+		Removals:     []MemberChange{},
+		Held:         []MemberChange{},
+		GroupCreates: []GroupChange{},
+		GroupUpdates: []GroupChange{},
+	}
+	if p.Skipped == nil {
+		p.Skipped = []directory.Issue{}
+	}
+	p.skippedUsers = maps.Clone(d.SkippedUsers)
+	kn := make(map[string]known, len(s.Members))
+	for k, m := range s.Members {
+		kn[k] = known{email: m.Email, inState: true}
+	}
+	orgByEmail := map[string]OrgMember{}
+	if org != nil {
+		for _, m := range org.Members {
+			email := strings.ToLower(strings.TrimSpace(m.Email))
+			if email != "" {
+				orgByEmail[email] = m
+			}
+			if m.ExternalID == "" {
+				continue
+			}
+			k := kn[m.ExternalID]
+			k.inOrg, k.owner = true, m.Owner
+			if k.email == "" {
+				k.email = email
+			}
+			kn[m.ExternalID] = k
+		}
+	} else {
+		p.Notes = append(p.Notes, "the organization's members could not be read; the plan relies on the local sync cache")
+	}
+
+	member := make(map[string]bool, len(d.Users)+len(s.Members)) // in the organization after this run
+	var explicit, vanished []MemberChange
+	syncUsers := o.Users && d.UsersRead
+	if syncUsers {
+		explicit, vanished = p.planUsers(d, s, org, kn, orgByEmail, member)
+	} else {
+		for k := range kn {
+			member[k] = true
+		}
+		if o.Groups && d.GroupsRead {
+			p.Notes = append(p.Notes, "users are not synced (sync.users is off): group members are limited to users already in the organization")
+		}
+	}
+	for k := range p.skippedUsers {
+		if _, ok := kn[k]; ok {
+			member[k] = true // left alone, never removed because of the skip
+		}
+	}
+
+	var extra []MemberChange // members an overwrite would remove beyond our own removals
+	if o.OverwriteExisting {
+		extra = overwriteExtras(org, member, explicit, vanished)
+	}
+	p.guard(d, s, kn, explicit, vanished, extra, member)
+
+	if o.Groups && d.GroupsRead {
+		p.planGroups(d, s, org, member)
+	}
+	p.buildPush(d, member)
+	p.Counts.Invites = len(p.Invites)
+	p.Counts.Removals = len(p.Removals)
+	p.Counts.Held = len(p.Held)
+	p.Counts.GroupCreates = len(p.GroupCreates)
+	p.Counts.GroupUpdates = len(p.GroupUpdates)
+	p.Counts.Skipped = len(p.Skipped)
+	p.Counts.Requests = len(p.Batches())
+	return p
+}
+
+func (p *Plan) planUsers(d *Desired, s *Synced, org *Org, kn map[string]known, orgByEmail map[string]OrgMember, member map[string]bool) (explicit, vanished []MemberChange) {
+	inDir := make(map[string]bool, len(d.Users))
+	var notInvitedDisabled int
+	for i := range d.Users {
+		u := &d.Users[i]
+		k := u.ExternalID
+		inDir[k] = true
+		kk, isKnown := kn[k]
+		switch {
+		case u.Deleted:
+			if isKnown {
+				explicit = append(explicit, MemberChange{ExternalID: k, Email: kk.email, Reason: "deleted in the directory"})
+			}
+		case u.Disabled && p.opts.RemoveDisabled:
+			if isKnown {
+				explicit = append(explicit, MemberChange{ExternalID: k, Email: kk.email, Reason: "disabled in the directory (sync.removeDisabled is on)"})
+			}
+		case u.Disabled:
+			if isKnown {
+				member[k] = true
+				p.Counts.UnchangedUsers++
+			} else {
+				notInvitedDisabled++
+			}
+		default:
+			member[k] = true
+			switch {
+			case !isKnown:
+				reason := "new in the directory"
+				if om, ok := orgByEmail[u.Email]; ok {
+					if om.ExternalID != "" {
+						// The server never changes an existing externalId (bitwarden-api 4.3.3): pushing would
+						// leave this user out of every group.
+						delete(member, k)
+						p.Skipped = append(p.Skipped, directory.Issue{Kind: "user", ID: k, Name: u.Email,
+							Reason: fmt.Sprintf("already a member of the organization with another external id (%s); clear that member's external id in Bitwarden or remove the member", om.ExternalID)})
+						p.skippedUsers[k] = true
+						continue
+					}
+					reason = "links the existing organization member with this email"
+				}
+				p.Invites = append(p.Invites, MemberChange{ExternalID: k, Email: u.Email, Reason: reason})
+			case kk.inState && org != nil && !kk.inOrg:
+				p.Invites = append(p.Invites, MemberChange{ExternalID: k, Email: u.Email, Reason: "synced before but missing from the organization: invited again"})
+			case !kk.inState:
+				p.adopt[k] = kk.email
+				p.Counts.UnchangedUsers++
+			default:
+				p.Counts.UnchangedUsers++
+			}
+			if isKnown && kk.email != "" && kk.email != u.Email {
+				p.EmailChanges = append(p.EmailChanges, MemberChange{ExternalID: k, Email: u.Email,
+					Reason: fmt.Sprintf("email changed in the directory from %s; Bitwarden keeps the member's current email", kk.email)})
+			}
+		}
+	}
+	if notInvitedDisabled > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d disabled user(s) are not invited", notInvitedDisabled))
+	}
+	for k, m := range s.Members {
+		if !inDir[k] && !p.skippedUsers[k] {
+			vanished = append(vanished, MemberChange{ExternalID: k, Email: m.Email, Reason: "no longer in the directory"})
+		}
+	}
+	return explicit, vanished
+}
+
+// overwriteExtras lists the organization members an overwriteExisting import would remove that are not
+// already planned removals: members with an externalId the directory does not have.
+func overwriteExtras(org *Org, member map[string]bool, lists ...[]MemberChange) []MemberChange {
+	if org == nil {
+		return nil
+	}
+	planned := map[string]bool{}
+	for _, l := range lists {
+		for _, c := range l {
+			planned[c.ExternalID] = true
+		}
+	}
+	var out []MemberChange
+	for _, m := range org.Members {
+		if m.ExternalID == "" || m.Owner || member[m.ExternalID] || planned[m.ExternalID] {
+			continue
+		}
+		out = append(out, MemberChange{ExternalID: m.ExternalID, Email: m.Email, Reason: "not in the directory (overwriteExisting)"})
+	}
+	return out
+}
+
+// guard decides which removals go out and which are held.
+func (p *Plan) guard(d *Desired, s *Synced, kn map[string]known, explicit, vanished, extra []MemberChange, member map[string]bool) {
+	// Owners are never removed by an import; say so instead of pushing a no-op.
+	keep := func(l []MemberChange) []MemberChange {
+		out := l[:0]
+		for _, c := range l {
+			if kn[c.ExternalID].owner {
+				p.Notes = append(p.Notes, fmt.Sprintf("%s is an owner of the organization: Bitwarden never removes owners through a sync (%s)", c.Email, c.Reason))
+				member[c.ExternalID] = true
+				continue
+			}
+			if c.Email == "" {
+				p.Notes = append(p.Notes, fmt.Sprintf("user %s cannot be removed: its email is not known (%s)", c.ExternalID, c.Reason))
+				continue
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	explicit, vanished, extra = keep(explicit), keep(vanished), keep(extra)
+	all := slices.Concat(explicit, vanished, extra)
+	total := len(all)
+	if total == 0 {
+		if p.opts.OverwriteExisting {
+			p.Overwrite = true
+		}
+		return
+	}
+	synced := len(s.Members)
+	if synced == 0 {
+		synced = len(kn)
+	}
+
+	readBad := !d.Complete() || d.Unidentified > 0
+	var reasons []string
+	if !d.Complete() {
+		reasons = append(reasons, "the directory read was incomplete ("+strings.Join(d.Incomplete, "; ")+")")
+	}
+	if d.Unidentified > 0 {
+		reasons = append(reasons, fmt.Sprintf("%d user record(s) have no id, so nobody can be known to have left", d.Unidentified))
+	}
+	overLimit := false
+	if p.opts.DeleteLimit > 0 && total > p.opts.DeleteLimit {
+		overLimit = true
+		reasons = append(reasons, fmt.Sprintf("%d removals exceed the limit of %d (sync.deleteLimit)", total, p.opts.DeleteLimit))
+	}
+	if p.opts.DeleteLimitPercent > 0 && total*100 > p.opts.DeleteLimitPercent*synced {
+		overLimit = true
+		reasons = append(reasons, fmt.Sprintf("%d removals are more than %d%% of the %d synced users (sync.deleteLimitPercent)", total, p.opts.DeleteLimitPercent, synced))
+	}
+
+	var out, held []MemberChange
+	switch {
+	case readBad:
+		// Users missing from a bad read may not have left at all: never remove them, approval or not.
+		// Explicit removals (deleted, disabled) are real facts and follow the approval.
+		held = append(held, vanished...)
+		held = append(held, extra...)
+		if p.opts.AllowDeletes {
+			out = explicit
+		} else {
+			held = append(held, explicit...)
+		}
+		p.Guard.Approvable = len(explicit) > 0 && !p.opts.AllowDeletes
+	case overLimit && !p.opts.AllowDeletes:
+		held = all
+		p.Guard.Approvable = true
+	default:
+		out = all
+	}
+	if len(held) > 0 {
+		p.Guard.Held = true
+		p.Guard.Reasons = reasons
+		for _, c := range held {
+			member[c.ExternalID] = true // still a member until the removal is approved
+		}
+	}
+	if p.opts.OverwriteExisting {
+		if len(held) > 0 {
+			p.Notes = append(p.Notes, "overwriteExisting was not applied because removals are held; only additions and changes are pushed")
+			out = slices.DeleteFunc(out, func(c MemberChange) bool { return strings.HasSuffix(c.Reason, "(overwriteExisting)") })
+		} else {
+			p.Overwrite = true
+		}
+	}
+	p.Removals = append(p.Removals, out...)
+	p.Held = append(p.Held, held...)
+	sortChanges(p.Removals)
+	sortChanges(p.Held)
+}
+
+func (p *Plan) planGroups(d *Desired, s *Synced, org *Org, member map[string]bool) {
+	orgGroups := map[string]OrgGroup{}
+	if org != nil {
+		for _, g := range org.Groups {
+			if g.ExternalID != "" {
+				orgGroups[g.ExternalID] = g
+			}
+		}
+	}
+	// keep[i] says whether user key i is (or is being made) a member; group lists hold only those.
+	keep := make([]bool, len(d.keys))
+	for i, k := range d.keys {
+		keep[i] = member[k]
+	}
+	inDir := make(map[string]bool, len(d.Groups))
+	for i := range d.Groups {
+		g := &d.Groups[i]
+		inDir[g.ExternalID] = true
+		sg, inState := s.Groups[g.ExternalID]
+		if inState && sg.Name == g.Name && !p.FullPush && !p.Overwrite && (org == nil || orgHas(orgGroups, g.ExternalID)) &&
+			sameMembers(d.keys, g.members, keep, sg.Members) {
+			p.Counts.UnchangedGroups++
+			continue
+		}
+		members := make([]string, 0, len(g.members))
+		for _, u := range g.members {
+			if keep[u] {
+				members = append(members, d.keys[u])
+			}
+		}
+		p.groupMembers[g.ExternalID] = members
+		og, inOrg := orgGroups[g.ExternalID]
+		gc := GroupChange{ExternalID: g.ExternalID, Name: g.Name, Members: len(members)}
+		switch {
+		case !inState && !inOrg:
+			gc.Added = members
+			gc.Reason = "new in the directory"
+			p.GroupCreates = append(p.GroupCreates, gc)
+		case !inState:
+			gc.Reason = "already in the organization: its members are set from the directory"
+			if og.Name != g.Name {
+				gc.OldName = og.Name
+			}
+			p.GroupUpdates = append(p.GroupUpdates, gc)
+		case org != nil && !inOrg:
+			gc.Added = members
+			gc.Reason = "synced before but missing from the organization: created again"
+			p.GroupCreates = append(p.GroupCreates, gc)
+		default:
+			gc.Added, gc.Removed = diff(sg.Members, members)
+			var why []string
+			if sg.Name != g.Name {
+				gc.OldName = sg.Name
+				why = append(why, "renamed")
+			}
+			if len(gc.Added)+len(gc.Removed) > 0 {
+				why = append(why, fmt.Sprintf("%d member(s) join, %d leave", len(gc.Added), len(gc.Removed)))
+			}
+			if len(why) == 0 {
+				p.Counts.UnchangedGroups++ // resent only by a full push
+				continue
+			}
+			gc.Reason = strings.Join(why, ", ")
+			p.GroupUpdates = append(p.GroupUpdates, gc)
+		}
+	}
+	if d.Complete() {
+		for k, sg := range s.Groups {
+			if !inDir[k] && !d.SkippedGroups[k] {
+				p.GroupsGone = append(p.GroupsGone, GroupChange{ExternalID: k, Name: sg.Name, Members: len(sg.Members),
+					Reason: "no longer in the directory; Bitwarden keeps the group (the import cannot delete groups)"})
+			}
+		}
+	}
+	byName := func(a, b GroupChange) int { return strings.Compare(a.Name, b.Name) }
+	slices.SortFunc(p.GroupCreates, byName)
+	slices.SortFunc(p.GroupUpdates, byName)
+	slices.SortFunc(p.GroupsGone, byName)
+}
+
+func orgHas(groups map[string]OrgGroup, k string) bool {
+	_, ok := groups[k]
+	return ok
+}
+
+// sameMembers reports whether the kept users of idx (indexes into keys, sorted) are exactly list (sorted).
+func sameMembers(keys []string, idx []int32, keep []bool, list []string) bool {
+	j := 0
+	for _, u := range idx {
+		if !keep[u] {
+			continue
+		}
+		if j == len(list) || list[j] != keys[u] {
+			return false
+		}
+		j++
+	}
+	return j == len(list)
+}
+
+// diff returns what is in b and not in a, and what is in a and not in b; both inputs sorted.
+func diff(a, b []string) (added, removed []string) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			removed = append(removed, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			added = append(added, b[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return added, removed
+}
+
+func sortChanges(l []MemberChange) {
+	slices.SortFunc(l, func(a, b MemberChange) int {
+		if c := strings.Compare(a.Email, b.Email); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ExternalID, b.ExternalID)
+	})
+}
+
+// buildPush lists what the requests carry: removals first (so seats free up before invites), then
+// invites; with a full push or an overwrite, every member and group of the desired state.
+func (p *Plan) buildPush(d *Desired, member map[string]bool) {
+	sortChanges(p.Invites)
+	for _, c := range p.Removals {
+		p.pushMembers = append(p.pushMembers, bitwarden.ImportMember{Email: c.Email, ExternalID: c.ExternalID, Deleted: true})
+	}
+	if p.FullPush || p.Overwrite {
+		for _, u := range d.Users {
+			if member[u.ExternalID] && u.Email != "" && !u.Deleted && (!u.Disabled || !p.opts.RemoveDisabled) && !p.skippedUsers[u.ExternalID] {
+				p.pushMembers = append(p.pushMembers, bitwarden.ImportMember{Email: u.Email, ExternalID: u.ExternalID})
+			}
+		}
+	} else {
+		for _, c := range p.Invites {
+			p.pushMembers = append(p.pushMembers, bitwarden.ImportMember{Email: c.Email, ExternalID: c.ExternalID})
+		}
+	}
+	if !(p.opts.Groups && d.GroupsRead) {
+		return
+	}
+	changed := make(map[string]bool, len(p.GroupCreates)+len(p.GroupUpdates))
+	for _, g := range p.GroupCreates {
+		changed[g.ExternalID] = true
+	}
+	for _, g := range p.GroupUpdates {
+		changed[g.ExternalID] = true
+	}
+	for i := range d.Groups {
+		g := &d.Groups[i]
+		if members, ok := p.groupMembers[g.ExternalID]; ok && (changed[g.ExternalID] || p.FullPush || p.Overwrite) {
+			p.pushGroups = append(p.pushGroups, bitwarden.ImportGroup{Name: g.Name, ExternalID: g.ExternalID, MemberExternalIDs: members})
+		}
+	}
+}
+
+// Batch is one import request and what it changes.
+type Batch struct {
+	// Kind is "members", "groups" or "overwrite".
+	Kind    string
+	Request bitwarden.ImportRequest
+}
+
+// Batches cuts the plan into import requests: members in batches of at most BatchSize, then groups in
+// batches of at most BatchSize; an overwrite is one request with the full state. No changes, no requests.
+func (p *Plan) Batches() []Batch {
+	if p.Overwrite {
+		return []Batch{{Kind: "overwrite", Request: bitwarden.ImportRequest{
+			Groups:                       nonNil(p.pushGroups),
+			Members:                      nonNil(p.pushMembers),
+			OverwriteExisting:            true,
+			LargeImport:                  p.opts.LargeImport,
+			InviteUsersAfterProvisioning: p.opts.InviteUsersAfterProvisioning,
+		}}}
+	}
+	size := p.opts.BatchSize
+	if size <= 0 {
+		size = BatchSize
+	}
+	var out []Batch
+	for part := range slices.Chunk(p.pushMembers, size) {
+		out = append(out, Batch{Kind: "members", Request: bitwarden.ImportRequest{Groups: []bitwarden.ImportGroup{}, Members: part}})
+	}
+	for part := range slices.Chunk(p.pushGroups, size) {
+		out = append(out, Batch{Kind: "groups", Request: bitwarden.ImportRequest{Groups: part, Members: []bitwarden.ImportMember{}}})
+	}
+	for i := range out {
+		out[i].Request.LargeImport = p.opts.LargeImport || len(out) > 1
+		out[i].Request.InviteUsersAfterProvisioning = p.opts.InviteUsersAfterProvisioning
+	}
+	return out
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// Apply records in s what the server accepted with b.
+func (s *Synced) Apply(b *Batch) {
+	if b.Kind == "overwrite" {
+		present := make(map[string]bool, len(b.Request.Members))
+		for _, m := range b.Request.Members {
+			if !m.Deleted {
+				present[m.ExternalID] = true
+			}
+		}
+		maps.DeleteFunc(s.Members, func(k string, _ SyncedMember) bool { return !present[k] })
+	}
+	for _, m := range b.Request.Members {
+		if m.Deleted {
+			delete(s.Members, m.ExternalID)
+		} else {
+			s.Members[m.ExternalID] = SyncedMember{Email: m.Email}
+		}
+	}
+	for _, g := range b.Request.Groups {
+		s.Groups[g.ExternalID] = SyncedGroup{Name: g.Name, Members: slices.Clone(g.MemberExternalIDs)}
+	}
+}
+
+// Finish records what a fully successful run learned without a request: organization members adopted by
+// externalId, and groups no longer in the directory dropped from the cache.
+func (p *Plan) Finish(s *Synced) {
+	for k, email := range p.adopt {
+		if _, ok := s.Members[k]; !ok {
+			s.Members[k] = SyncedMember{Email: email}
+		}
+	}
+	for _, g := range p.GroupsGone {
+		delete(s.Groups, g.ExternalID)
+	}
+}
