@@ -135,15 +135,21 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (*Result, error) {
 		// The damaged file was moved aside: record the failure in a fresh state so the history shows it.
 		st = state.New()
 		e.finishRun(st, res, o, nil, loadErr)
-		return res, loadErr
+		if err := e.Store.Save(st); err != nil {
+			loadErr = errors.Join(loadErr, fmt.Errorf("save the sync cache: %w", err))
+		}
+		return nil, loadErr
 	}
 	var notes []string
 	if cleared := e.checkOwner(st); cleared != "" {
 		notes = append(notes, cleared)
 	}
 
-	full := o.Full || st.LastFullSync == nil ||
-		(e.Settings.FullSyncInterval > 0 && res.Started.Sub(*st.LastFullSync) >= e.Settings.FullSyncInterval)
+	// A full push resends the whole desired state to repair drift: on request, and every FullSyncInterval.
+	// The first successful run counts as one (with an empty cache everything is sent or matched anyway),
+	// so a run that resumes after a failed first run sends only what was not accepted.
+	full := o.Full || (st.LastFullSync != nil && e.Settings.FullSyncInterval > 0 &&
+		res.Started.Sub(*st.LastFullSync) >= e.Settings.FullSyncInterval)
 
 	e.report(Event{Stage: "fetch", Message: "reading the directory"})
 	req := directory.FetchRequest{
@@ -216,7 +222,7 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (*Result, error) {
 	if e.Settings.Plan.Groups {
 		st.LastGroupSync = &started
 	}
-	if full {
+	if full || st.LastFullSync == nil {
 		st.LastFullSync = &started
 	}
 	st.Cursor = snap.Cursor
