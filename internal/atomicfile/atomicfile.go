@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 )
 
 // WriteFile writes data to path atomically with the given permission bits (use 0o600 for anything that
@@ -23,8 +24,10 @@ func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if runtime.GOOS != "windows" {
+		if err = f.Chmod(perm); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
 	}
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

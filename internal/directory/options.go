@@ -85,8 +85,13 @@ func (o *Option) Matches(name string) bool {
 }
 
 // Normalize parses value by kind and returns its canonical string form, or an error that says what is
-// expected.
+// expected. Errors of secret options never quote the value.
 func (o *Option) Normalize(value string) (string, error) {
+	v, err := o.normalize(value)
+	return v, o.normalizeErr(err)
+}
+
+func (o *Option) normalize(value string) (string, error) {
 	v := value
 	if o.Kind != KindText {
 		v = strings.TrimSpace(value)
@@ -141,6 +146,14 @@ func (o *Option) Normalize(value string) (string, error) {
 		}
 	}
 	return v, nil
+}
+
+// normalizeErr hides the value in a Normalize error of a secret option.
+func (o *Option) normalizeErr(err error) error {
+	if err == nil || !o.Secret {
+		return err
+	}
+	return fmt.Errorf("the value is not a valid %s", o.Kind)
 }
 
 // ParseBool accepts true/false, yes/no, on/off and 1/0.
