@@ -64,11 +64,23 @@ func (g *Group) Key() string {
 
 // Issue is a problem with one directory record. The record is skipped and reported; the run goes on.
 type Issue struct {
-	Kind   string `json:"kind"`             // "user" or "group"
-	ID     string `json:"id,omitempty"`     // the record's ID, empty when it has none
+	Kind string `json:"kind"`         // "user" or "group"
+	ID   string `json:"id,omitempty"` // the record's ID (User.ID, Group.ID), empty when it has none
+	// ExternalID is the record's externalId when it differs from ID and the adapter knows it (an AD
+	// objectGUID next to a DN). A skipped user whose ID and externalId are known stays in its groups and is
+	// never removed because of the skip.
+	ExternalID string `json:"externalId,omitempty"`
 	Name   string `json:"name,omitempty"`   // email or group name, for people
 	Reason string `json:"reason"`           // what is wrong, in plain words
 	Source string `json:"source,omitempty"` // where the record came from (file line, DN), when known
+}
+
+// Key returns the externalId of the record, or "" when it has no id.
+func (i Issue) Key() string {
+	if i.ExternalID != "" {
+		return i.ExternalID
+	}
+	return i.ID
 }
 
 func (i Issue) String() string {

@@ -105,7 +105,11 @@ func normalizeGroups(in []directory.Group, d *Desired, keyByID map[string]string
 
 func (d *Desired) skipGroup(g *directory.Group, reason string) {
 	key := g.Key()
-	d.Skipped = append(d.Skipped, directory.Issue{Kind: "group", ID: key, Name: strings.TrimSpace(g.Name), Reason: reason})
+	is := directory.Issue{Kind: "group", ID: g.ID, Name: strings.TrimSpace(g.Name), Reason: reason}
+	if key != g.ID {
+		is.ExternalID = key
+	}
+	d.Skipped = append(d.Skipped, is)
 	if key != "" {
 		d.SkippedGroups[key] = true
 	}

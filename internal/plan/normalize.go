@@ -94,20 +94,23 @@ func Normalize(snap *directory.Snapshot, o NormalizeOptions) *Desired {
 		SkippedGroups: map[string]bool{},
 		Incomplete:    snap.Completeness.Incomplete(),
 	}
-	for _, is := range snap.Issues {
-		d.Skipped = append(d.Skipped, is)
-		switch {
-		case is.Kind == "user" && is.ID == "":
-			d.Unidentified++
-		case is.Kind == "user":
-			d.SkippedUsers[is.ID] = true
-		case is.Kind == "group" && is.ID != "":
-			d.SkippedGroups[is.ID] = true
-		}
-	}
 	// keyByID maps a user's directory ID to its externalId, for every user with a usable key (skipped or
 	// not), so group membership can be resolved.
 	keyByID := make(map[string]string, len(snap.Users))
+	for _, is := range snap.Issues {
+		d.Skipped = append(d.Skipped, is)
+		switch {
+		case is.Kind == "user" && is.Key() == "":
+			d.Unidentified++
+		case is.Kind == "user":
+			d.SkippedUsers[is.Key()] = true
+			if is.ID != "" {
+				keyByID[is.ID] = is.Key()
+			}
+		case is.Kind == "group" && is.Key() != "":
+			d.SkippedGroups[is.Key()] = true
+		}
+	}
 	d.Users = normalizeUsers(snap.Users, o, d, keyByID)
 	if snap.GroupsRead {
 		d.Groups = normalizeGroups(snap.Groups, d, keyByID, !snap.UsersRead)
@@ -122,7 +125,11 @@ func (d *Desired) skipUser(u *directory.User, email, reason string) {
 	if name == "" {
 		name = strings.TrimSpace(u.Email)
 	}
-	d.Skipped = append(d.Skipped, directory.Issue{Kind: "user", ID: key, Name: name, Reason: reason})
+	is := directory.Issue{Kind: "user", ID: u.ID, Name: name, Reason: reason}
+	if key != u.ID {
+		is.ExternalID = key
+	}
+	d.Skipped = append(d.Skipped, is)
 	if key == "" {
 		d.Unidentified++
 	} else {

@@ -479,3 +479,17 @@ func TestUsersOff(t *testing.T) {
 		t.Errorf("groups = %+v, want G with only the member already in the organization", pg)
 	}
 }
+
+func TestAdapterSkippedUserStaysInGroups(t *testing.T) {
+	// The adapter could not use the record of CN=Bob (objectGUID guid-b) and reported it.
+	s := snap([]directory.User{{ID: "CN=Ann", ExternalID: "guid-a", Email: "ann@x.io"}},
+		[]directory.Group{{ID: "CN=G", ExternalID: "guid-g", Name: "G", Users: []string{"CN=Ann", "CN=Bob"}}})
+	s.Issues = []directory.Issue{{Kind: "user", ID: "CN=Bob", ExternalID: "guid-b", Reason: "mail has two values"}}
+	synced := syncedOf(map[string]string{"guid-a": "ann@x.io", "guid-b": "bob@x.io"},
+		map[string]SyncedGroup{"guid-g": {Name: "G", Members: []string{"guid-a", "guid-b"}}})
+	p := Build(Normalize(s, NormalizeOptions{}), synced, nil, defaults)
+	if len(p.Removals)+len(p.Held) != 0 || !p.Empty() {
+		t.Errorf("a user the adapter skipped was removed or dropped from its group: removals %v held %v updates %+v",
+			p.Removals, p.Held, p.GroupUpdates)
+	}
+}

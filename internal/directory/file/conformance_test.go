@@ -34,7 +34,7 @@ func TestConformance(t *testing.T) {
 		{
 			// CSV attaches groups to users: no nesting, no empty groups, no members that do not exist.
 			name: "csv", file: "users.csv",
-			caps: directorytest.Caps{Disabled: true, Deleted: true, UserWithoutEmail: true, DuplicateEmail: true},
+			caps:  directorytest.Caps{Disabled: true, Deleted: true, UserWithoutEmail: true, DuplicateEmail: true},
 			write: writeCSV,
 			// CSV and LDIF have no framing, so a cut at a record boundary cannot be detected; the file
 			// vanishing (an export job replacing it) can.

@@ -61,7 +61,7 @@ func parseCSV(ctx context.Context, data []byte) (*parsed, error) {
 	}
 
 	p := &parsed{}
-	var groupNames []string           // in order of first appearance
+	var groupNames []string          // in order of first appearance
 	members := map[string][]string{} // group name -> user ids
 	for n := 0; ; n++ {
 		if n%ctxCheckEvery == 0 {

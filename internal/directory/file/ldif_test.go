@@ -84,8 +84,8 @@ func TestLDIF(t *testing.T) {
 			},
 		},
 		{
-			name: "a dn line without a blank line before it starts a new entry",
-			in:   "dn: " + ann + "\nobjectClass: person\n \ndn: " + bob + "\nobjectClass: person\n",
+			name:  "a dn line without a blank line before it starts a new entry",
+			in:    "dn: " + ann + "\nobjectClass: person\n \ndn: " + bob + "\nobjectClass: person\n",
 			users: []directory.User{{ID: ann}, {ID: bob}},
 		},
 		{
@@ -130,8 +130,8 @@ func TestLDIF(t *testing.T) {
 			},
 		},
 		{
-			name:  "a broken member entry is still referenced by its DN",
-			in:    person("uid=a,dc=x", "userAccountControl: x") + "dn: cn=g,dc=x\nobjectClass: group\ncn: g\nmember: UID=A,DC=X\n",
+			name:   "a broken member entry is still referenced by its DN",
+			in:     person("uid=a,dc=x", "userAccountControl: x") + "dn: cn=g,dc=x\nobjectClass: group\ncn: g\nmember: UID=A,DC=X\n",
 			groups: []directory.Group{{ID: "cn=g,dc=x", Name: "g", Users: []string{"uid=a,dc=x"}}},
 			issues: []directory.Issue{
 				{Kind: "user", ID: "uid=a,dc=x", Source: "line 1", Reason: `userAccountControl "x" is not a number`},

@@ -1,0 +1,15 @@
+// Package all builds the registry of every directory adapter dirconn ships. Registration is explicit: this
+// one function lists them all (no init() magic), and a duplicate name panics.
+package all
+
+import (
+	"github.com/dirconn/dirconn/internal/directory"
+	"github.com/dirconn/dirconn/internal/directory/file"
+)
+
+// Registry returns a registry holding every adapter.
+func Registry() *directory.Registry {
+	r := &directory.Registry{}
+	r.Register(file.Adapter())
+	return r
+}
