@@ -70,9 +70,9 @@ type Issue struct {
 	// objectGUID next to a DN). A skipped user whose ID and externalId are known stays in its groups and is
 	// never removed because of the skip.
 	ExternalID string `json:"externalId,omitempty"`
-	Name   string `json:"name,omitempty"`   // email or group name, for people
-	Reason string `json:"reason"`           // what is wrong, in plain words
-	Source string `json:"source,omitempty"` // where the record came from (file line, DN), when known
+	Name       string `json:"name,omitempty"`   // email or group name, for people
+	Reason     string `json:"reason"`           // what is wrong, in plain words
+	Source     string `json:"source,omitempty"` // where the record came from (file line, DN), when known
 }
 
 // Key returns the externalId of the record, or "" when it has no id.
