@@ -86,6 +86,11 @@ type HTTPError struct {
 	Message    string              // server's "message" (or OAuth "error"/"error_description")
 	Details    map[string][]string // server's "errors" / "validationErrors"
 	RetryAfter time.Duration       // parsed Retry-After, when present
+	Code       string              // OAuth "error" code of a token answer ("invalid_client"), else empty
+
+	// credentials is set by the client for a token answer that refuses the API key itself (Bitwarden's
+	// invalid_client, Vaultwarden's client_id/client_secret messages): such a 400 is an ErrUnauthorized.
+	credentials bool
 }
 
 func (e *HTTPError) Error() string {
@@ -115,9 +120,10 @@ func (e *HTTPError) Error() string {
 	return b.String()
 }
 
-// Unwrap lets errors.Is(err, ErrUnauthorized) match 401 and 403 answers.
+// Unwrap lets errors.Is(err, ErrUnauthorized) match 401 and 403 answers, and token answers that refuse
+// the client id or secret.
 func (e *HTTPError) Unwrap() error {
-	if e.Status == 401 || e.Status == 403 {
+	if e.Status == 401 || e.Status == 403 || e.credentials {
 		return ErrUnauthorized
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -84,14 +85,16 @@ func (i Issue) Key() string {
 }
 
 func (i Issue) String() string {
-	who := i.Name
-	if who == "" {
-		who = i.ID
+	var who []string
+	for _, s := range []string{i.Name, i.ID, i.Source} {
+		if s != "" && !slices.Contains(who, s) {
+			who = append(who, s)
+		}
 	}
-	if who == "" {
-		who = i.Source
+	if len(who) == 0 {
+		return fmt.Sprintf("%s without id: %s", i.Kind, i.Reason)
 	}
-	return fmt.Sprintf("%s %q: %s", i.Kind, who, i.Reason)
+	return fmt.Sprintf("%s %s: %s", i.Kind, strings.Join(who, ", "), i.Reason)
 }
 
 // Read records one read an adapter made (a paged search, a ranged attribute, a paged API listing) and

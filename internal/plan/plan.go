@@ -261,7 +261,7 @@ func (p *Plan) planUsers(d *Desired, s *Synced, org *Org, kn map[string]known, o
 			}
 		case u.Disabled && p.opts.RemoveDisabled:
 			if isKnown {
-				explicit = append(explicit, MemberChange{ExternalID: k, Email: kk.email, Reason: "disabled in the directory (sync.removeDisabled is on)"})
+				explicit = append(explicit, MemberChange{ExternalID: k, Email: kk.email, Reason: "disabled in the directory; sync.removeDisabled is on"})
 			}
 		case u.Disabled:
 			if isKnown {
@@ -440,21 +440,40 @@ func (p *Plan) planGroups(d *Desired, s *Synced, org *Org, member map[string]boo
 	for i, k := range d.keys {
 		keep[i] = member[k]
 	}
+	// Users whose removal is held keep the group memberships they were synced with: a read that lost
+	// them must not strip their access group by group either.
+	held := make(map[string]bool, len(p.Held))
+	for _, h := range p.Held {
+		held[h.ExternalID] = true
+	}
 	inDir := make(map[string]bool, len(d.Groups))
 	for i := range d.Groups {
 		g := &d.Groups[i]
 		inDir[g.ExternalID] = true
 		sg, inState := s.Groups[g.ExternalID]
-		if inState && sg.Name == g.Name && !p.FullPush && !p.Overwrite && (org == nil || orgHas(orgGroups, g.ExternalID)) &&
-			sameMembers(d.keys, g.members, keep, sg.Members) {
+		var sticky []string
+		if len(held) > 0 {
+			for _, k := range sg.Members {
+				if held[k] {
+					sticky = append(sticky, k)
+				}
+			}
+		}
+		if inState && len(sticky) == 0 && sg.Name == g.Name && !p.FullPush && !p.Overwrite &&
+			(org == nil || orgHas(orgGroups, g.ExternalID)) && sameMembers(d.keys, g.members, keep, sg.Members) {
 			p.Counts.UnchangedGroups++
 			continue
 		}
-		members := make([]string, 0, len(g.members))
+		members := make([]string, 0, len(g.members)+len(sticky))
 		for _, u := range g.members {
 			if keep[u] {
 				members = append(members, d.keys[u])
 			}
+		}
+		if len(sticky) > 0 {
+			members = append(members, sticky...)
+			slices.Sort(members)
+			members = slices.Compact(members)
 		}
 		p.groupMembers[g.ExternalID] = members
 		og, inOrg := orgGroups[g.ExternalID]

@@ -493,3 +493,19 @@ func TestAdapterSkippedUserStaysInGroups(t *testing.T) {
 			p.Removals, p.Held, p.GroupUpdates)
 	}
 }
+
+func TestHeldUsersKeepTheirGroups(t *testing.T) {
+	// A broken export lost b and c from users and from the group; their removal is held, and so must be
+	// their group membership.
+	synced := syncedOf(map[string]string{"a": "a@x.io", "b": "b@x.io", "c": "c@x.io"},
+		map[string]SyncedGroup{"g": {Name: "G", Members: []string{"a", "b", "c"}}})
+	s := snap([]directory.User{user("a", "a@x.io"), user("d", "d@x.io")}, []directory.Group{{ID: "g", Name: "G", Users: []string{"a", "d"}}})
+	p := Build(Normalize(s, NormalizeOptions{}), synced, nil, defaults)
+	if !p.Guard.Held || len(p.Held) != 2 {
+		t.Fatalf("guard %+v held %v: want b and c held", p.Guard, p.Held)
+	}
+	_, groups := pushed(p)
+	if len(groups) != 1 || !slices.Equal(groups[0].MemberExternalIDs, []string{"a", "b", "c", "d"}) {
+		t.Errorf("groups = %+v: want d added while held b and c stay", groups)
+	}
+}
