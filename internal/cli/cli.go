@@ -47,6 +47,8 @@ type IO struct {
 	Secrets secret.Store
 	// Retry overrides the HTTP retry policy (tests).
 	Retry *httpx.Policy
+	// Registry overrides the adapter registry (tests).
+	Registry *directory.Registry
 }
 
 // app is one invocation.
@@ -158,7 +160,10 @@ func (a *app) run(ctx context.Context, args []string) error {
 		level = slog.LevelDebug
 	}
 	a.logger = slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
-	a.registry = all.Registry()
+	a.registry = a.Registry
+	if a.registry == nil {
+		a.registry = all.Registry()
+	}
 	name := rest[0]
 	for _, c := range commands() {
 		if c.name == name {

@@ -7,7 +7,11 @@ import (
 	"github.com/dirconn/dirconn/internal/version"
 )
 
-func (a *app) report(ev engine.Event) { a.progress(ev.Stage, ev.Message) }
+func (a *app) report(ev engine.Event) {
+	if ev.Stage != "done" {
+		a.progress(ev.Stage, ev.Message)
+	}
+}
 
 func runTest(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("test")

@@ -120,7 +120,7 @@ func (e *Engine) Plan(ctx context.Context, allowDeletes bool) (*Result, error) {
 func (e *Engine) Sync(ctx context.Context, o SyncOptions) (*Result, error) {
 	res := &Result{DryRun: o.DryRun, Started: e.now()}
 	if !o.DryRun {
-		e.report(Event{Stage: "lock", Message: "waiting for other runs"})
+		e.report(Event{Stage: "lock", Message: "taking the sync lock (dirconn.lock)"})
 		lock, err := state.Acquire(ctx, e.DataDir, "dirconn sync ("+orDefault(o.Trigger, "cli")+")", e.LockWait)
 		if err != nil {
 			return nil, err
@@ -148,7 +148,7 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (*Result, error) {
 	// A full push resends the whole desired state to repair drift: on request, and every FullSyncInterval.
 	// The first successful run counts as one (with an empty cache everything is sent or matched anyway),
 	// so a run that resumes after a failed first run sends only what was not accepted.
-	full := o.Full || (st.LastFullSync != nil && e.Settings.FullSyncInterval > 0 &&
+	full := o.Full || st.FullPending || (st.LastFullSync != nil && e.Settings.FullSyncInterval > 0 &&
 		res.Started.Sub(*st.LastFullSync) >= e.Settings.FullSyncInterval)
 
 	e.report(Event{Stage: "fetch", Message: "reading the directory"})
@@ -225,6 +225,7 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (*Result, error) {
 	if full || st.LastFullSync == nil {
 		st.LastFullSync = &started
 	}
+	st.FullPending = false
 	st.Cursor = snap.Cursor
 	e.finishRun(st, res, o, p, nil)
 	if err := e.Store.Save(st); err != nil {

@@ -61,8 +61,10 @@ type State struct {
 	LastGroupSync *time.Time   `json:"lastGroupSync,omitempty"`
 	LastFullSync  *time.Time   `json:"lastFullSync,omitempty"`
 	Cursor        string       `json:"cursor,omitempty"`
-	Held          *Held        `json:"held,omitempty"`
-	History       []Run        `json:"history"`
+	// FullPending asks the next run for a full push (set by ClearCache).
+	FullPending bool  `json:"fullPending,omitempty"`
+	Held        *Held `json:"held,omitempty"`
+	History     []Run `json:"history"`
 }
 
 // New returns an empty state.
@@ -70,13 +72,14 @@ func New() *State {
 	return &State{Version: Version, Synced: plan.NewSynced(), History: []Run{}}
 }
 
-// ClearCache forgets what was synced, the delta cursor and the last sync times, so the next run resends
-// the whole desired state. The history stays.
+// ClearCache forgets what was synced, the delta cursor and the last sync times, and asks the next run to
+// resend the whole desired state. The history stays.
 func (s *State) ClearCache() {
 	s.Synced = plan.NewSynced()
 	s.LastUserSync, s.LastGroupSync, s.LastFullSync = nil, nil, nil
 	s.Cursor = ""
 	s.Held = nil
+	s.FullPending = true
 }
 
 // AddRun appends r to the history, keeping the newest MaxHistory runs.
