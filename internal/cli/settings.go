@@ -266,7 +266,10 @@ func (a *app) configList(cfg *config.Config, c connectorLike) error {
 			continue
 		}
 		v, set, err := cfg.Get(a.registry, k.Name, c.Secrets(), c.Env())
-		if err != nil {
+		switch {
+		case errors.Is(err, secret.ErrNoKeyring):
+			v = "(the keyring cannot be read here; dirconn config get " + k.Name + " explains the options)"
+		case err != nil:
 			v = "(" + err.Error() + ")"
 		}
 		docs = append(docs, settingDoc{Key: k.Name, Value: v, Set: set, Secret: k.Option.Secret, Default: k.Option.Default, Help: k.Option.Help})
@@ -292,6 +295,5 @@ func (a *app) configList(cfg *config.Config, c connectorLike) error {
 		}
 		a.printf("  %-*s  %s\n", width, d.Key, v)
 	}
-	a.printf("Other directory types' keys: dirconn config list --json, or see the README.\n")
 	return nil
 }
