@@ -338,7 +338,7 @@ func TestE2EGuardHoldsUntilApproved(t *testing.T) {
 	var doc struct {
 		Object string `json:"object"`
 		Plan   struct {
-			Held  []struct{ ExternalID string } `json:"held"`
+			Held  []struct{ ExternalID string }   `json:"held"`
 			Guard struct{ Held, Approvable bool } `json:"guard"`
 		} `json:"plan"`
 	}
