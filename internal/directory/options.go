@@ -85,13 +85,24 @@ func (o *Option) Matches(name string) bool {
 }
 
 // Normalize parses value by kind and returns its canonical string form, or an error that says what is
-// expected. Errors of secret options never quote the value.
+// expected. Parse errors of secret options never quote the value; Check functions must not quote it either.
 func (o *Option) Normalize(value string) (string, error) {
-	v, err := o.normalize(value)
-	return v, o.normalizeErr(err)
+	v, err := o.parse(value)
+	if err != nil {
+		if o.Secret {
+			return "", fmt.Errorf("the value is not a valid %s", o.Kind)
+		}
+		return "", err
+	}
+	if v != "" && o.Check != nil {
+		if err := o.Check(v); err != nil {
+			return "", err
+		}
+	}
+	return v, nil
 }
 
-func (o *Option) normalize(value string) (string, error) {
+func (o *Option) parse(value string) (string, error) {
 	v := value
 	if o.Kind != KindText {
 		v = strings.TrimSpace(value)
@@ -140,20 +151,7 @@ func (o *Option) normalize(value string) (string, error) {
 		}
 		v = strings.Join(out, ",")
 	}
-	if o.Check != nil {
-		if err := o.Check(v); err != nil {
-			return "", err
-		}
-	}
 	return v, nil
-}
-
-// normalizeErr hides the value in a Normalize error of a secret option.
-func (o *Option) normalizeErr(err error) error {
-	if err == nil || !o.Secret {
-		return err
-	}
-	return fmt.Errorf("the value is not a valid %s", o.Kind)
 }
 
 // ParseBool accepts true/false, yes/no, on/off and 1/0.
