@@ -11,22 +11,18 @@ import (
 // externalId. Flattening runs over the strongly connected components of the nesting graph (Tarjan), children
 // before parents, so each component's member set is built once from its direct members and its children's
 // sets: the cost is the size of the result, never groups x groups, and cycles are safe.
-func normalizeGroups(in []directory.Group, d *Desired, keyByID map[string]string, usersNotRead bool) []DesiredGroup {
+func normalizeGroups(in []directory.Group, d *Desired, pairs []idKey, usersNotRead bool) []DesiredGroup {
 	// Intern user keys in sorted order so member sets sort as ints, and map every user ID straight to
-	// its key's index (one map lookup per membership).
-	type pair struct{ key, id string }
-	pairs := make([]pair, 0, len(keyByID))
-	for id, k := range keyByID {
-		pairs = append(pairs, pair{k, id})
-	}
+	// its key's index (one map lookup per membership). Without a user read, member IDs are the keys.
 	if usersNotRead {
+		pairs = slices.Clone(pairs)
 		for i := range in {
 			for _, id := range in[i].Users {
-				pairs = append(pairs, pair{id, id})
+				pairs = append(pairs, idKey{key: id, id: id})
 			}
 		}
+		sortPairs(pairs)
 	}
-	slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.key, b.key) })
 	idIndex := make(map[string]int32, len(pairs))
 	keys := make([]string, 0, len(pairs))
 	for _, p := range pairs {

@@ -94,9 +94,9 @@ func Normalize(snap *directory.Snapshot, o NormalizeOptions) *Desired {
 		SkippedGroups: map[string]bool{},
 		Incomplete:    snap.Completeness.Incomplete(),
 	}
-	// keyByID maps a user's directory ID to its externalId, for every user with a usable key (skipped or
-	// not), so group membership can be resolved.
-	keyByID := make(map[string]string, len(snap.Users))
+	// pairs link each user's directory ID to its externalId, for every record with a usable key (skipped or
+	// not), so group membership can be resolved; sorted by externalId.
+	var issuePairs []idKey
 	for _, is := range snap.Issues {
 		d.Skipped = append(d.Skipped, is)
 		switch {
@@ -105,15 +105,20 @@ func Normalize(snap *directory.Snapshot, o NormalizeOptions) *Desired {
 		case is.Kind == "user":
 			d.SkippedUsers[is.Key()] = true
 			if is.ID != "" {
-				keyByID[is.ID] = is.Key()
+				issuePairs = append(issuePairs, idKey{key: is.Key(), id: is.ID})
 			}
 		case is.Kind == "group" && is.Key() != "":
 			d.SkippedGroups[is.Key()] = true
 		}
 	}
-	d.Users = normalizeUsers(snap.Users, o, d, keyByID)
+	var pairs []idKey
+	d.Users, pairs = normalizeUsers(snap.Users, o, d)
 	if snap.GroupsRead {
-		d.Groups = normalizeGroups(snap.Groups, d, keyByID, !snap.UsersRead)
+		if len(issuePairs) > 0 {
+			pairs = append(pairs, issuePairs...)
+			sortPairs(pairs)
+		}
+		d.Groups = normalizeGroups(snap.Groups, d, pairs, !snap.UsersRead)
 	}
 	sortIssues(d.Skipped)
 	return d
@@ -137,14 +142,29 @@ func (d *Desired) skipUser(u *directory.User, email, reason string) {
 	}
 }
 
-func normalizeUsers(in []directory.User, o NormalizeOptions, d *Desired, keyByID map[string]string) []DesiredUser {
+// idKey links a directory ID to an externalId.
+type idKey struct{ key, id string }
+
+func sortPairs(p []idKey) {
+	slices.SortFunc(p, func(a, b idKey) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+}
+
+// normalizeUsers checks every user and returns the usable ones sorted by externalId, and the ID links of
+// every record with a usable externalId (sorted by externalId) for group resolution. Sorting once replaces
+// a map per question: duplicates are neighbours, and the output comes out in order.
+func normalizeUsers(in []directory.User, o NormalizeOptions, d *Desired) ([]DesiredUser, []idKey) {
 	type cand struct {
 		u     DesiredUser
 		src   *directory.User
+		order int
 		valid bool
 	}
 	cands := make([]cand, 0, len(in))
-	byKey := make(map[string]int, len(in)) // key -> index in cands of the first record with that key
 	for i := range in {
 		u := &in[i]
 		key := u.Key()
@@ -156,26 +176,38 @@ func normalizeUsers(in []directory.User, o NormalizeOptions, d *Desired, keyByID
 			d.skipUser(u, "", "its id is longer than 300 characters")
 			continue
 		}
-		keyByID[u.ID] = key
 		email := strings.ToLower(strings.TrimSpace(u.Email))
 		if email == "" && o.UseEmailPrefixSuffix {
 			email = prefixSuffix(u.EmailPrefix, o.EmailSuffix)
 		}
 		du := DesiredUser{ExternalID: key, Email: email, Name: u.DisplayName, Disabled: u.Disabled, Deleted: u.Deleted}
-		if j, dup := byKey[key]; dup {
-			prev := &cands[j]
-			if prev.valid && prev.u == du {
-				continue // the same record twice: harmless
-			}
-			if prev.valid {
-				d.skipUser(prev.src, prev.u.Email, "another directory record has the same id")
-				prev.valid = false
-			}
-			d.skipUser(u, email, "another directory record has the same id")
-			continue
+		cands = append(cands, cand{u: du, src: u, order: i, valid: true})
+	}
+	slices.SortFunc(cands, func(a, b cand) int {
+		if c := strings.Compare(a.u.ExternalID, b.u.ExternalID); c != 0 {
+			return c
 		}
-		byKey[key] = len(cands)
-		cands = append(cands, cand{u: du, src: u, valid: true})
+		return a.order - b.order
+	})
+	pairs := make([]idKey, 0, len(cands))
+	for i := 0; i < len(cands); {
+		j := i + 1
+		same := true
+		for ; j < len(cands) && cands[j].u.ExternalID == cands[i].u.ExternalID; j++ {
+			same = same && cands[j].u == cands[i].u && cands[j].src.ID == cands[i].src.ID
+		}
+		for k := i; k < j; k++ {
+			pairs = append(pairs, idKey{key: cands[k].u.ExternalID, id: cands[k].src.ID})
+			switch {
+			case j-i == 1:
+			case same && k > i:
+				cands[k].valid = false // the same record twice: harmless
+			case !same:
+				d.skipUser(cands[k].src, cands[k].u.Email, "another directory record has the same id")
+				cands[k].valid = false
+			}
+		}
+		i = j
 	}
 
 	// Per-record email checks, then duplicate emails among users who are (or would be) members.
@@ -227,8 +259,7 @@ func normalizeUsers(in []directory.User, o NormalizeOptions, d *Desired, keyByID
 			out = append(out, cands[i].u)
 		}
 	}
-	slices.SortFunc(out, func(a, b DesiredUser) int { return strings.Compare(a.ExternalID, b.ExternalID) })
-	return out
+	return out, pairs
 }
 
 func prefixSuffix(prefix, suffix string) string {

@@ -151,11 +151,55 @@ type Plan struct {
 // Empty reports whether the plan sends nothing.
 func (p *Plan) Empty() bool { return len(p.pushMembers) == 0 && len(p.pushGroups) == 0 }
 
-type known struct {
-	email   string
-	inState bool
-	inOrg   bool
+// roster holds every externalId the plan deals with (sync cache, organization, directory) in one index, so
+// each key is hashed about once per run however many questions the plan asks about it.
+type roster struct {
+	idx  map[string]int32
+	ents []entry
+}
+
+type entry struct {
+	key     string
+	email   string // the email the organization knows the member by
+	inState bool   // in the sync cache
+	inOrg   bool   // in the organization (when it could be read)
 	owner   bool
+	inDir   bool // a usable directory record has this key
+	member  bool // in the organization after this run
+}
+
+func newRoster(n int) *roster {
+	return &roster{idx: make(map[string]int32, n), ents: make([]entry, 0, n)}
+}
+
+// find returns the entry of k, or nil. Entries stay valid until the next add.
+func (r *roster) find(k string) *entry {
+	if i, ok := r.idx[k]; ok {
+		return &r.ents[i]
+	}
+	return nil
+}
+
+// add returns the entry of k, creating it.
+func (r *roster) add(k string) *entry {
+	if i, ok := r.idx[k]; ok {
+		return &r.ents[i]
+	}
+	r.idx[k] = int32(len(r.ents))
+	r.ents = append(r.ents, entry{key: k})
+	return &r.ents[len(r.ents)-1]
+}
+
+// known reports whether k was synced before or is in the organization.
+func (r *roster) known(k string) (*entry, bool) {
+	e := r.find(k)
+	return e, e != nil && (e.inState || e.inOrg)
+}
+
+// isMember reports whether k is in the organization after this run.
+func (r *roster) isMember(k string) bool {
+	e := r.find(k)
+	return e != nil && e.member
 }
 
 // Build compares the desired state with the sync cache (and org, when not nil) and returns the plan.
@@ -182,9 +226,14 @@ func Build(d *Desired, s *Synced, org *Org, o Options) *Plan {
 		p.Skipped = []directory.Issue{}
 	}
 	p.skippedUsers = maps.Clone(d.SkippedUsers)
-	kn := make(map[string]known, len(s.Members))
+	nOrg := 0
+	if org != nil {
+		nOrg = len(org.Members)
+	}
+	r := newRoster(len(s.Members) + nOrg + len(d.Users))
 	for k, m := range s.Members {
-		kn[k] = known{email: m.Email, inState: true}
+		e := r.add(k)
+		e.email, e.inState = m.Email, true
 	}
 	orgByEmail := map[string]OrgMember{}
 	if org != nil {
@@ -196,46 +245,44 @@ func Build(d *Desired, s *Synced, org *Org, o Options) *Plan {
 			if m.ExternalID == "" {
 				continue
 			}
-			k := kn[m.ExternalID]
-			k.inOrg, k.owner = true, m.Owner
-			if k.email == "" {
-				k.email = email
+			e := r.add(m.ExternalID)
+			e.inOrg, e.owner = true, m.Owner
+			if e.email == "" {
+				e.email = email
 			}
-			kn[m.ExternalID] = k
 		}
 	} else {
 		p.Notes = append(p.Notes, "the organization's members could not be read; the plan relies on the local sync cache")
 	}
 
-	member := make(map[string]bool, len(d.Users)+len(s.Members)) // in the organization after this run
 	var explicit, vanished []MemberChange
 	syncUsers := o.Users && d.UsersRead
 	if syncUsers {
-		explicit, vanished = p.planUsers(d, s, org, kn, orgByEmail, member)
+		explicit, vanished = p.planUsers(d, org, r, orgByEmail)
 	} else {
-		for k := range kn {
-			member[k] = true
+		for i := range r.ents {
+			r.ents[i].member = true
 		}
 		if o.Groups && d.GroupsRead {
 			p.Notes = append(p.Notes, "users are not synced (sync.users is off): group members are limited to users already in the organization")
 		}
 	}
 	for k := range p.skippedUsers {
-		if _, ok := kn[k]; ok {
-			member[k] = true // left alone, never removed because of the skip
+		if e, ok := r.known(k); ok {
+			e.member = true // left alone, never removed because of the skip
 		}
 	}
 
 	var extra []MemberChange // members an overwrite would remove beyond our own removals
 	if o.OverwriteExisting {
-		extra = overwriteExtras(org, member, explicit, vanished)
+		extra = overwriteExtras(org, r, explicit, vanished)
 	}
-	p.guard(d, s, kn, explicit, vanished, extra, member)
+	p.guard(d, s, r, explicit, vanished, extra)
 
 	if o.Groups && d.GroupsRead {
-		p.planGroups(d, s, org, member)
+		p.planGroups(d, s, org, r)
 	}
-	p.buildPush(d, member)
+	p.buildPush(d, r)
 	p.Counts.Invites = len(p.Invites)
 	p.Counts.Removals = len(p.Removals)
 	p.Counts.Held = len(p.Held)
@@ -246,32 +293,34 @@ func Build(d *Desired, s *Synced, org *Org, o Options) *Plan {
 	return p
 }
 
-func (p *Plan) planUsers(d *Desired, s *Synced, org *Org, kn map[string]known, orgByEmail map[string]OrgMember, member map[string]bool) (explicit, vanished []MemberChange) {
-	inDir := make(map[string]bool, len(d.Users))
+func (p *Plan) planUsers(d *Desired, org *Org, r *roster, orgByEmail map[string]OrgMember) (explicit, vanished []MemberChange) {
 	var notInvitedDisabled int
 	for i := range d.Users {
 		u := &d.Users[i]
 		k := u.ExternalID
-		inDir[k] = true
-		kk, isKnown := kn[k]
+		e, isKnown := r.known(k)
+		if e == nil {
+			e = r.add(k)
+		}
+		e.inDir = true
 		switch {
 		case u.Deleted:
 			if isKnown {
-				explicit = append(explicit, MemberChange{ExternalID: k, Email: kk.email, Reason: "deleted in the directory"})
+				explicit = append(explicit, MemberChange{ExternalID: k, Email: e.email, Reason: "deleted in the directory"})
 			}
 		case u.Disabled && p.opts.RemoveDisabled:
 			if isKnown {
-				explicit = append(explicit, MemberChange{ExternalID: k, Email: kk.email, Reason: "disabled in the directory; sync.removeDisabled is on"})
+				explicit = append(explicit, MemberChange{ExternalID: k, Email: e.email, Reason: "disabled in the directory; sync.removeDisabled is on"})
 			}
 		case u.Disabled:
 			if isKnown {
-				member[k] = true
+				e.member = true
 				p.Counts.UnchangedUsers++
 			} else {
 				notInvitedDisabled++
 			}
 		default:
-			member[k] = true
+			e.member = true
 			switch {
 			case !isKnown:
 				reason := "new in the directory"
@@ -279,7 +328,7 @@ func (p *Plan) planUsers(d *Desired, s *Synced, org *Org, kn map[string]known, o
 					if om.ExternalID != "" {
 						// The server never changes an existing externalId (bitwarden-api 4.3.3): pushing would
 						// leave this user out of every group.
-						delete(member, k)
+						e.member = false
 						p.Skipped = append(p.Skipped, directory.Issue{Kind: "user", ID: k, Name: u.Email,
 							Reason: fmt.Sprintf("already a member of the organization with another external id (%s); clear that member's external id in Bitwarden or remove the member", om.ExternalID)})
 						p.skippedUsers[k] = true
@@ -288,26 +337,27 @@ func (p *Plan) planUsers(d *Desired, s *Synced, org *Org, kn map[string]known, o
 					reason = "links the existing organization member with this email"
 				}
 				p.Invites = append(p.Invites, MemberChange{ExternalID: k, Email: u.Email, Reason: reason})
-			case kk.inState && org != nil && !kk.inOrg:
+			case e.inState && org != nil && !e.inOrg:
 				p.Invites = append(p.Invites, MemberChange{ExternalID: k, Email: u.Email, Reason: "synced before but missing from the organization: invited again"})
-			case !kk.inState:
-				p.adopt[k] = kk.email
+			case !e.inState:
+				p.adopt[k] = e.email
 				p.Counts.UnchangedUsers++
 			default:
 				p.Counts.UnchangedUsers++
 			}
-			if isKnown && kk.email != "" && kk.email != u.Email {
+			if isKnown && e.email != "" && e.email != u.Email {
 				p.EmailChanges = append(p.EmailChanges, MemberChange{ExternalID: k, Email: u.Email,
-					Reason: fmt.Sprintf("email changed in the directory from %s; Bitwarden keeps the member's current email", kk.email)})
+					Reason: fmt.Sprintf("email changed in the directory from %s; Bitwarden keeps the member's current email", e.email)})
 			}
 		}
 	}
 	if notInvitedDisabled > 0 {
 		p.Notes = append(p.Notes, fmt.Sprintf("%d disabled user(s) are not invited", notInvitedDisabled))
 	}
-	for k, m := range s.Members {
-		if !inDir[k] && !p.skippedUsers[k] {
-			vanished = append(vanished, MemberChange{ExternalID: k, Email: m.Email, Reason: "no longer in the directory"})
+	for i := range r.ents {
+		e := &r.ents[i]
+		if e.inState && !e.inDir && !p.skippedUsers[e.key] {
+			vanished = append(vanished, MemberChange{ExternalID: e.key, Email: e.email, Reason: "no longer in the directory"})
 		}
 	}
 	return explicit, vanished
@@ -315,7 +365,7 @@ func (p *Plan) planUsers(d *Desired, s *Synced, org *Org, kn map[string]known, o
 
 // overwriteExtras lists the organization members an overwriteExisting import would remove that are not
 // already planned removals: members with an externalId the directory does not have.
-func overwriteExtras(org *Org, member map[string]bool, lists ...[]MemberChange) []MemberChange {
+func overwriteExtras(org *Org, r *roster, lists ...[]MemberChange) []MemberChange {
 	if org == nil {
 		return nil
 	}
@@ -327,7 +377,7 @@ func overwriteExtras(org *Org, member map[string]bool, lists ...[]MemberChange) 
 	}
 	var out []MemberChange
 	for _, m := range org.Members {
-		if m.ExternalID == "" || m.Owner || member[m.ExternalID] || planned[m.ExternalID] {
+		if m.ExternalID == "" || m.Owner || r.isMember(m.ExternalID) || planned[m.ExternalID] {
 			continue
 		}
 		out = append(out, MemberChange{ExternalID: m.ExternalID, Email: m.Email, Reason: "not in the directory (overwriteExisting)"})
@@ -336,14 +386,14 @@ func overwriteExtras(org *Org, member map[string]bool, lists ...[]MemberChange) 
 }
 
 // guard decides which removals go out and which are held.
-func (p *Plan) guard(d *Desired, s *Synced, kn map[string]known, explicit, vanished, extra []MemberChange, member map[string]bool) {
+func (p *Plan) guard(d *Desired, s *Synced, r *roster, explicit, vanished, extra []MemberChange) {
 	// Owners are never removed by an import; say so instead of pushing a no-op.
 	keep := func(l []MemberChange) []MemberChange {
 		out := l[:0]
 		for _, c := range l {
-			if kn[c.ExternalID].owner {
+			if e := r.find(c.ExternalID); e != nil && e.owner {
 				p.Notes = append(p.Notes, fmt.Sprintf("%s is an owner of the organization: Bitwarden never removes owners through a sync (%s)", c.Email, c.Reason))
-				member[c.ExternalID] = true
+				e.member = true
 				continue
 			}
 			if c.Email == "" {
@@ -365,7 +415,11 @@ func (p *Plan) guard(d *Desired, s *Synced, kn map[string]known, explicit, vanis
 	}
 	synced := len(s.Members)
 	if synced == 0 {
-		synced = len(kn)
+		for _, e := range r.ents {
+			if e.inOrg {
+				synced++
+			}
+		}
 	}
 
 	readBad := !d.Complete() || d.Unidentified > 0
@@ -409,7 +463,7 @@ func (p *Plan) guard(d *Desired, s *Synced, kn map[string]known, explicit, vanis
 		p.Guard.Held = true
 		p.Guard.Reasons = reasons
 		for _, c := range held {
-			member[c.ExternalID] = true // still a member until the removal is approved
+			r.add(c.ExternalID).member = true // still a member until the removal is approved
 		}
 	}
 	if p.opts.OverwriteExisting {
@@ -426,7 +480,7 @@ func (p *Plan) guard(d *Desired, s *Synced, kn map[string]known, explicit, vanis
 	sortChanges(p.Held)
 }
 
-func (p *Plan) planGroups(d *Desired, s *Synced, org *Org, member map[string]bool) {
+func (p *Plan) planGroups(d *Desired, s *Synced, org *Org, r *roster) {
 	orgGroups := map[string]OrgGroup{}
 	if org != nil {
 		for _, g := range org.Groups {
@@ -438,7 +492,7 @@ func (p *Plan) planGroups(d *Desired, s *Synced, org *Org, member map[string]boo
 	// keep[i] says whether user key i is (or is being made) a member; group lists hold only those.
 	keep := make([]bool, len(d.keys))
 	for i, k := range d.keys {
-		keep[i] = member[k]
+		keep[i] = r.isMember(k)
 	}
 	// Users whose removal is held keep the group memberships they were synced with: a read that lost
 	// them must not strip their access group by group either.
@@ -575,14 +629,14 @@ func sortChanges(l []MemberChange) {
 
 // buildPush lists what the requests carry: removals first (so seats free up before invites), then
 // invites; with a full push or an overwrite, every member and group of the desired state.
-func (p *Plan) buildPush(d *Desired, member map[string]bool) {
+func (p *Plan) buildPush(d *Desired, r *roster) {
 	sortChanges(p.Invites)
 	for _, c := range p.Removals {
 		p.pushMembers = append(p.pushMembers, bitwarden.ImportMember{Email: c.Email, ExternalID: c.ExternalID, Deleted: true})
 	}
 	if p.FullPush || p.Overwrite {
 		for _, u := range d.Users {
-			if member[u.ExternalID] && u.Email != "" && !u.Deleted && (!u.Disabled || !p.opts.RemoveDisabled) && !p.skippedUsers[u.ExternalID] {
+			if r.isMember(u.ExternalID) && u.Email != "" && !u.Deleted && (!u.Disabled || !p.opts.RemoveDisabled) && !p.skippedUsers[u.ExternalID] {
 				p.pushMembers = append(p.pushMembers, bitwarden.ImportMember{Email: u.Email, ExternalID: u.ExternalID})
 			}
 		}

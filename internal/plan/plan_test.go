@@ -67,6 +67,8 @@ func TestNormalize(t *testing.T) {
 		user("u10", strings.Repeat("a", 251)+"@x.com"), // too long
 		user("", "noid@example.com"),                   // no id: unidentified
 		user("u1", "  Ann@Example.COM "),               // exact duplicate record: collapsed
+		user("u11", "one@example.com"),
+		user("u11", "two@example.com"), // one id, two different records: both skipped
 	}, nil)
 	d := Normalize(s, NormalizeOptions{UseEmailPrefixSuffix: true, EmailSuffix: "example.com"})
 	var got []string
@@ -82,7 +84,7 @@ func TestNormalize(t *testing.T) {
 		skipped = append(skipped, is.ID)
 	}
 	slices.Sort(skipped)
-	if diff := cmp.Diff([]string{"", "u10", "u2", "u6", "u7", "u9"}, skipped); diff != "" {
+	if diff := cmp.Diff([]string{"", "u10", "u11", "u11", "u2", "u6", "u7", "u9"}, skipped); diff != "" {
 		t.Errorf("skipped (-want +got):\n%s", diff)
 	}
 	if d.Unidentified != 1 {
