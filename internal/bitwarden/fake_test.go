@@ -2,7 +2,6 @@ package bitwarden_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/dirconn/dirconn/internal/bitwarden"
 	"github.com/dirconn/dirconn/internal/httpx"
+	"github.com/dirconn/dirconn/internal/httpx/httpxtest"
 )
 
 const (
@@ -28,43 +28,10 @@ const (
 	testVersion = "1.2.3"
 )
 
-// clock is a fake clock; Sleep records the wait and moves time forward.
-type clock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
+// clock is the shared fake clock of httpxtest.
+type clock = httpxtest.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 8, 20, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-func (c *clock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
+func newClock() *clock { return httpxtest.NewClock() }
 
 // call is one request the fake received.
 type call struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/dirconn/dirconn/internal/engine"
+	"github.com/dirconn/dirconn/internal/state"
 	"github.com/dirconn/dirconn/internal/version"
 )
 
@@ -116,11 +117,7 @@ func runLastSync(ctx context.Context, a *app, args []string) error {
 	if len(pos) != 1 || (pos[0] != "users" && pos[0] != "groups") {
 		return usageErr("usage: dirconn last-sync users|groups")
 	}
-	c, err := a.connector()
-	if err != nil {
-		return err
-	}
-	st, err := c.State()
+	st, err := a.state()
 	if err != nil {
 		return err
 	}
@@ -183,11 +180,7 @@ func runHistory(ctx context.Context, a *app, args []string) error {
 	if *limit < 1 {
 		return usageErr("history: --limit must be at least 1")
 	}
-	c, err := a.connector()
-	if err != nil {
-		return err
-	}
-	st, err := c.State()
+	st, err := a.state()
 	if err != nil {
 		return err
 	}
@@ -211,4 +204,13 @@ func runVersion(ctx context.Context, a *app, args []string) error {
 	}
 	a.printf("dirconn %s\n", version.String())
 	return nil
+}
+
+// state loads the data dir's state file.
+func (a *app) state() (*state.State, error) {
+	c, err := a.connector()
+	if err != nil {
+		return nil, err
+	}
+	return c.State()
 }

@@ -17,46 +17,15 @@ import (
 	"time"
 
 	"github.com/dirconn/dirconn/internal/httpx"
+	"github.com/dirconn/dirconn/internal/httpx/httpxtest"
 	"github.com/google/go-cmp/cmp"
 )
 
-// clock is a fake clock whose Sleep records the wait and moves time forward at once.
-type clock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
+// clock is the shared fake clock of httpxtest.
+type clock = httpxtest.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 8, 20, 12, 0, 0, 0, time.UTC)} }
+func newClock() *clock { return httpxtest.NewClock() }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-func (c *clock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
-
-func (c *clock) policy(p httpx.Policy) httpx.Policy {
-	p.Sleep = c.Sleep
-	p.Now = c.Now
-	return p
-}
 
 type reply struct {
 	status int
@@ -123,7 +92,7 @@ func TestDoRetryAfterSeconds(t *testing.T) {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			srv := newScripted(t, reply{status: status, header: map[string]string{"Retry-After": "7"}})
 			clk := newClock()
-			resp, err := httpx.Do(t.Context(), srv.Client(), clk.policy(httpx.Policy{}), post(srv.URL), nil)
+			resp, err := httpx.Do(t.Context(), srv.Client(), clk.Policy(httpx.Policy{}), post(srv.URL), nil)
 			if err != nil {
 				t.Fatalf("Do = %v", err)
 			}
@@ -146,7 +115,7 @@ func TestDoRetryAfterDate(t *testing.T) {
 	clk := newClock()
 	when := clk.Now().Add(30 * time.Second).Format(http.TimeFormat)
 	srv := newScripted(t, reply{status: 503, header: map[string]string{"Retry-After": when}})
-	resp, err := httpx.Do(t.Context(), srv.Client(), clk.policy(httpx.Policy{}), post(srv.URL), nil)
+	resp, err := httpx.Do(t.Context(), srv.Client(), clk.Policy(httpx.Policy{}), post(srv.URL), nil)
 	if err != nil {
 		t.Fatalf("Do = %v", err)
 	}
@@ -163,7 +132,7 @@ func TestDoBackoffCapped(t *testing.T) {
 	}
 	srv := newScripted(t, replies...)
 	clk := newClock()
-	p := clk.policy(httpx.Policy{MaxAttempts: 6, BaseDelay: time.Second, MaxDelay: 4 * time.Second, MaxWait: time.Hour})
+	p := clk.Policy(httpx.Policy{MaxAttempts: 6, BaseDelay: time.Second, MaxDelay: 4 * time.Second, MaxWait: time.Hour})
 	resp, err := httpx.Do(t.Context(), srv.Client(), p, post(srv.URL), nil)
 	if resp != nil {
 		t.Errorf("Do returned a response (%d) when giving up", resp.StatusCode)
@@ -202,7 +171,7 @@ func TestDoBackoffCapped(t *testing.T) {
 func TestDoRetryAfterBeyondWaitLimit(t *testing.T) {
 	srv := newScripted(t, reply{status: 429, header: map[string]string{"Retry-After": "600"}})
 	clk := newClock()
-	_, err := httpx.Do(t.Context(), srv.Client(), clk.policy(httpx.Policy{MaxWait: time.Minute}), post(srv.URL), nil)
+	_, err := httpx.Do(t.Context(), srv.Client(), clk.Policy(httpx.Policy{MaxWait: time.Minute}), post(srv.URL), nil)
 	var re *httpx.RetryError
 	if !errors.As(err, &re) || re.Attempts != 1 {
 		t.Fatalf("Do = %v, want a RetryError after 1 attempt", err)
@@ -220,7 +189,7 @@ func TestDoWaitLimitIsCumulative(t *testing.T) {
 	ra := map[string]string{"Retry-After": "40"}
 	srv := newScripted(t, reply{status: 429, header: ra}, reply{status: 429, header: ra})
 	clk := newClock()
-	_, err := httpx.Do(t.Context(), srv.Client(), clk.policy(httpx.Policy{MaxWait: time.Minute}), post(srv.URL), nil)
+	_, err := httpx.Do(t.Context(), srv.Client(), clk.Policy(httpx.Policy{MaxWait: time.Minute}), post(srv.URL), nil)
 	if err == nil || !strings.Contains(err.Error(), "20s left") {
 		t.Errorf("Do = %v, want giving up with 20s left", err)
 	}
@@ -236,7 +205,7 @@ func TestDoBackoffShortenedToWaitLimit(t *testing.T) {
 	}
 	srv := newScripted(t, replies...)
 	clk := newClock()
-	p := clk.policy(httpx.Policy{MaxAttempts: 10, BaseDelay: 10 * time.Second, MaxDelay: 10 * time.Second, MaxWait: 12 * time.Second})
+	p := clk.Policy(httpx.Policy{MaxAttempts: 10, BaseDelay: 10 * time.Second, MaxDelay: 10 * time.Second, MaxWait: 12 * time.Second})
 	_, err := httpx.Do(t.Context(), srv.Client(), p, post(srv.URL), nil)
 	var total time.Duration
 	for _, d := range clk.Sleeps() {
@@ -292,7 +261,7 @@ func TestDoCancelDuringRequest(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	clk := newClock()
-	_, err := httpx.Do(ctx, srv.Client(), clk.policy(httpx.Policy{}), post(srv.URL), nil)
+	_, err := httpx.Do(ctx, srv.Client(), clk.Policy(httpx.Policy{}), post(srv.URL), nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Do = %v, want context.Canceled", err)
 	}
@@ -316,7 +285,7 @@ func TestDoContextAlreadyDone(t *testing.T) {
 func TestDoNotRetryable(t *testing.T) {
 	srv := newScripted(t, reply{status: 400, body: "bad request body"})
 	clk := newClock()
-	resp, err := httpx.Do(t.Context(), srv.Client(), clk.policy(httpx.Policy{}), post(srv.URL), nil)
+	resp, err := httpx.Do(t.Context(), srv.Client(), clk.Policy(httpx.Policy{}), post(srv.URL), nil)
 	if err != nil {
 		t.Fatalf("Do = %v", err)
 	}
@@ -332,7 +301,7 @@ func TestDoCustomRetryable(t *testing.T) {
 	srv := newScripted(t, reply{status: 409}, reply{status: 500})
 	clk := newClock()
 	only409 := func(resp *http.Response, err error) bool { return err == nil && resp.StatusCode == 409 }
-	resp, err := httpx.Do(t.Context(), srv.Client(), clk.policy(httpx.Policy{}), post(srv.URL), only409)
+	resp, err := httpx.Do(t.Context(), srv.Client(), clk.Policy(httpx.Policy{}), post(srv.URL), only409)
 	if err != nil {
 		t.Fatalf("Do = %v", err)
 	}
@@ -388,7 +357,7 @@ func TestDoDrainsAndClosesRetriedBodies(t *testing.T) {
 	srv := newScripted(t, reply{status: 500, body: strings.Repeat("x", 100000)}, reply{status: 502, body: "gateway"})
 	tr := &trackingTransport{}
 	clk := newClock()
-	resp, err := httpx.Do(t.Context(), &http.Client{Transport: tr}, clk.policy(httpx.Policy{}), post(srv.URL), nil)
+	resp, err := httpx.Do(t.Context(), &http.Client{Transport: tr}, clk.Policy(httpx.Policy{}), post(srv.URL), nil)
 	if err != nil {
 		t.Fatalf("Do = %v", err)
 	}
@@ -429,7 +398,7 @@ func TestDoNetworkErrorRetried(t *testing.T) {
 	}))
 	defer srv.Close()
 	clk := newClock()
-	resp, err := httpx.Do(t.Context(), srv.Client(), clk.policy(httpx.Policy{}), post(srv.URL), nil)
+	resp, err := httpx.Do(t.Context(), srv.Client(), clk.Policy(httpx.Policy{}), post(srv.URL), nil)
 	if err != nil {
 		t.Fatalf("Do = %v, want success on the second attempt", err)
 	}
@@ -446,7 +415,7 @@ func TestDoConnectionRefused(t *testing.T) {
 	url := "http://" + ln.Addr().String() + "/"
 	ln.Close()
 	clk := newClock()
-	_, err = httpx.Do(t.Context(), &http.Client{}, clk.policy(httpx.Policy{MaxAttempts: 3}), post(url), nil)
+	_, err = httpx.Do(t.Context(), &http.Client{}, clk.Policy(httpx.Policy{MaxAttempts: 3}), post(url), nil)
 	var re *httpx.RetryError
 	if !errors.As(err, &re) || re.Attempts != 3 || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("Do = %v, want giving up after 3 refused connections", err)
@@ -471,7 +440,7 @@ func TestDoOnRetry(t *testing.T) {
 		Status  int
 	}
 	var calls []call
-	p := clk.policy(httpx.Policy{BaseDelay: 2 * time.Second, MaxDelay: 2 * time.Second})
+	p := clk.Policy(httpx.Policy{BaseDelay: 2 * time.Second, MaxDelay: 2 * time.Second})
 	p.OnRetry = func(attempt int, wait time.Duration, err error) {
 		var se *httpx.StatusError
 		errors.As(err, &se)

@@ -60,24 +60,7 @@ func viewUser(email, username string, disabled, deleted bool) ViewUser {
 }
 
 // View returns d as a View.
-func (d Dataset) View() View {
-	users := make(map[string]ViewUser, len(d.Users))
-	groups := make(map[string]string, len(d.Groups))
-	var v View
-	for _, u := range d.Users {
-		vu := viewUser(u.Email, u.Username, u.Disabled, u.Deleted)
-		users[u.Key] = vu
-		v.Users = append(v.Users, vu)
-	}
-	for _, g := range d.Groups {
-		groups[g.Key] = g.Name
-	}
-	for _, g := range d.Groups {
-		v.Groups = append(v.Groups, resolve(g.Name, g.Users, g.Groups, users, groups))
-	}
-	v.sort()
-	return v
-}
+func (d Dataset) View() View { return SnapshotView(d.Snapshot()) }
 
 // SnapshotView returns s as a View, resolving member references through the snapshot's own IDs.
 func SnapshotView(s *directory.Snapshot) View {
