@@ -26,7 +26,6 @@ type clock = httpxtest.Clock
 
 func newClock() *clock { return httpxtest.NewClock() }
 
-
 type reply struct {
 	status int
 	header map[string]string
