@@ -132,7 +132,9 @@ func TestServiceApprovesHeldRemovals(t *testing.T) {
 		t.Fatalf("held = %d, org = %d; want 60 held and nobody removed", len(st.Held.Removals), members(r.emu))
 	}
 	r.svc.Approve()
-	st = r.await("approval", func(s Status) bool { return s.Held == nil && !s.Running && s.LastResult != nil && s.LastResult.Plan.Counts.Removals == 60 })
+	st = r.await("approval", func(s Status) bool {
+		return s.Held == nil && !s.Running && s.LastResult != nil && s.LastResult.Plan.Counts.Removals == 60
+	})
 	if members(r.emu) != 40 {
 		t.Errorf("org has %d members after approval, want 40", members(r.emu))
 	}
