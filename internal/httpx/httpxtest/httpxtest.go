@@ -8,66 +8,41 @@
 package httpxtest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dirconn/dirconn/internal/testpki"
 )
 
-// CA is a certificate authority that lives for one test.
+// CA is a certificate authority that lives for one test (a testpki.CA with test-friendly helpers).
 type CA struct {
-	Cert    *x509.Certificate
-	CertPEM []byte
-	key     *ecdsa.PrivateKey
+	*testpki.CA
 }
 
 // NewCA creates a CA with a fresh key.
 func NewCA(t testing.TB) *CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testpki.NewCA("dirconn test CA "+t.Name(), testpki.Options{})
 	if err != nil {
-		t.Fatalf("generate CA key: %v", err)
+		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
-		Subject:               pkix.Name{CommonName: "dirconn test CA " + t.Name()},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatalf("create CA certificate: %v", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatalf("parse CA certificate: %v", err)
-	}
-	return &CA{Cert: cert, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key}
+	return &CA{ca}
 }
 
 // File writes the CA certificate as PEM into a temporary file and returns its path.
 func (ca *CA) File(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(path, ca.CertPEM, 0o600); err != nil {
+	if err := ca.WriteCA(path); err != nil {
 		t.Fatalf("write CA file: %v", err)
 	}
 	return path
@@ -76,25 +51,11 @@ func (ca *CA) File(t testing.TB) string {
 // ServerCert issues a certificate for the given host names (and always for 127.0.0.1, ::1 and localhost).
 func (ca *CA) ServerCert(t testing.TB, hosts ...string) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf, err := ca.Server(testpki.Options{}, hosts...)
 	if err != nil {
-		t.Fatalf("generate server key: %v", err)
+		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(t),
-		Subject:      pkix.Name{CommonName: "dirconn test server"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     append([]string{"localhost"}, hosts...),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatalf("create server certificate: %v", err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return leaf.TLS
 }
 
 // NewTLSServer starts an HTTPS server for h whose certificate, issued by ca, names hosts. It is closed
@@ -108,14 +69,6 @@ func (ca *CA) NewTLSServer(t testing.TB, h http.Handler, hosts ...string) *httpt
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv
-}
-
-func serial(t testing.TB) *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatalf("serial: %v", err)
-	}
-	return n
 }
 
 // Proxy is a forward HTTP proxy (absolute-form requests and CONNECT tunnels) that resolves host names
