@@ -91,7 +91,7 @@ func commands() []command {
 	return []command{
 		{"login", "login [--client-id ID] [--client-secret-file F]", "log in with the organization's API key (BW_CLIENTID/BW_CLIENTSECRET, flags or a prompt)", runLogin},
 		{"logout", "logout", "forget the API key (settings and sync cache stay)", runLogout},
-		{"config", "config list | get KEY | set KEY VALUE | set KEY --from-file F | set KEY --from-env VAR | unset KEY", "show and change settings", runConfig},
+		{"config", "config list | get KEY | set KEY VALUE | set KEY --from-file F | set KEY --from-env VAR | unset KEY | import-bwdc [DATA.JSON]", "show and change settings; import the Directory Connector's", runConfig},
 		{"test", "test [--last]", "read the directory and show what it holds; nothing is sent", runTest},
 		{"plan", "plan [--allow-deletes]", "show what a sync would change; nothing is sent", runPlan},
 		{"sync", "sync [--dry-run] [--allow-deletes] [--full] [--wait DURATION]", "sync the directory to the organization", runSync},

@@ -195,3 +195,26 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo --json: %v, %d steps", err, len(doc.Steps))
 	}
 }
+
+func TestConfigImportBwdc(t *testing.T) {
+	w := newWorld(t, emulator.Options{})
+	bwdcDir := t.TempDir()
+	data := `{"directoryType": 0, "environmentUrls": {"base": "https://vault.example.com"},
+	  "directoryLdap": {"hostname": "dc1", "password": "[STORED SECURELY]"},
+	  "sync": {"users": true, "groups": false, "interval": 30, "removeDisabled": true}}`
+	os.WriteFile(filepath.Join(bwdcDir, "data.json"), []byte(data), 0o600)
+	w.env["BITWARDENCLI_CONNECTOR_APPDATA_DIR"] = bwdcDir
+	out := w.must(0, "config", "import-bwdc")
+	for _, want := range []string{"server = https://vault.example.com", "sync.interval = 30m", "sync.groups = false"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import output lacks %q:\n%s", want, out)
+		}
+	}
+	if got := strings.TrimSpace(w.must(0, "config", "get", "sync.removeDisabled")); got != "true" {
+		t.Errorf("sync.removeDisabled after import = %q", got)
+	}
+	_, errOut, code := w.run("config", "import-bwdc", filepath.Join(bwdcDir, "missing.json"))
+	if code != ExitError || !strings.Contains(errOut, "missing.json") {
+		t.Errorf("missing file: exit %d, %q", code, errOut)
+	}
+}

@@ -195,8 +195,55 @@ func runConfig(ctx context.Context, a *app, args []string) error {
 		}
 		a.printf("Unset %s.\n", k.Name)
 		return nil
+	case "import-bwdc":
+		if len(rest) > 1 {
+			return usageErr("usage: dirconn config import-bwdc [DATA.JSON]")
+		}
+		return a.importBwdc(cfg, c, rest)
 	}
-	return usageErr("unknown config subcommand %q (list, get, set, unset)", sub)
+	return usageErr("unknown config subcommand %q (list, get, set, unset, import-bwdc)", sub)
+}
+
+// importBwdc imports the Directory Connector's data.json: the given file, else the one the Directory
+// Connector itself would use on this machine.
+func (a *app) importBwdc(cfg *config.Config, c connectorLike, rest []string) error {
+	path := config.BwdcDataFile(a.Env)
+	if len(rest) == 1 {
+		path = rest[0]
+	}
+	if path == "" {
+		return usageErr("no Directory Connector data.json found here; give its path: dirconn config import-bwdc PATH (bwdc data-file prints it)")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	r, err := cfg.ImportBwdc(a.registry, data, c.Secrets())
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := cfg.Save(); err != nil {
+		return err
+	}
+	if a.json {
+		return a.writeJSON(map[string]any{"object": "import", "file": path, "imported": r.Imported, "skipped": r.Skipped, "organizationId": r.OrganizationID})
+	}
+	a.printf("Imported %d setting(s) from %s:\n", len(r.Imported), path)
+	for _, k := range r.Imported {
+		a.printf("  %s = %s\n", k.Key, k.Value)
+	}
+	if len(r.Skipped) > 0 {
+		a.printf("Not imported:\n")
+		for _, k := range r.Skipped {
+			a.printf("  %s: %s\n", k.Key, k.Reason)
+		}
+	}
+	a.printf("Next: log in with the organization's API key")
+	if r.OrganizationID != "" {
+		a.printf(" (organization %s)", r.OrganizationID)
+	}
+	a.printf(" and set the secrets listed above, then compare with dirconn plan before the first sync.\n")
+	return nil
 }
 
 type connectorLike interface {
