@@ -252,9 +252,9 @@ func (a *app) connector() (*connector.Connector, error) {
 }
 
 func (a *app) writeJSON(v any) error {
+	// Compact, like bwdc without --pretty: documents can hold every user of a big directory (pipe to jq).
 	enc := json.NewEncoder(a.Stdout)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 

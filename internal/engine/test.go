@@ -107,9 +107,24 @@ func newTestResult(d *plan.Desired, snap *directory.Snapshot) *TestResult {
 	return r
 }
 
+// compareFold orders strings case-insensitively (ASCII letters; other bytes as they are), then exactly,
+// without allocating: sorting 50,000 names must not make a lowercase copy per comparison.
 func compareFold(a, b string) int {
-	if c := strings.Compare(strings.ToLower(a), strings.ToLower(b)); c != 0 {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		ca, cb := lowerASCII(a[i]), lowerASCII(b[i])
+		if ca != cb {
+			return int(ca) - int(cb)
+		}
+	}
+	if c := len(a) - len(b); c != 0 {
 		return c
 	}
 	return strings.Compare(a, b)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

@@ -5,11 +5,13 @@ package all
 import (
 	"github.com/dirconn/dirconn/internal/directory"
 	"github.com/dirconn/dirconn/internal/directory/file"
+	"github.com/dirconn/dirconn/internal/directory/ldap"
 )
 
 // Registry returns a registry holding every adapter.
 func Registry() *directory.Registry {
 	r := &directory.Registry{}
 	r.Register(file.Adapter())
+	r.Register(ldap.Adapter())
 	return r
 }
