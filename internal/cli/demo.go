@@ -3,16 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"path/filepath"
 
-	"github.com/dirconn/dirconn/assets"
-	"github.com/dirconn/dirconn/internal/bitwarden/emulator"
-	"github.com/dirconn/dirconn/internal/config"
-	"github.com/dirconn/dirconn/internal/connector"
+	"github.com/dirconn/dirconn/internal/demo"
 	"github.com/dirconn/dirconn/internal/engine"
-	"github.com/dirconn/dirconn/internal/secret"
 )
 
 // demoStep is one step of the demo in --json output.
@@ -24,7 +18,7 @@ type demoStep struct {
 }
 
 // runDemo shows the whole job on the bundled demo directory against an in-process emulator, in a
-// throw-away data dir: nothing on this machine or any real organization is touched.
+// throw-away data dir (package demo sets them up): nothing on this machine or any real organization is touched.
 func runDemo(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("demo")
 	keep := fs.Bool("keep", false, "")
@@ -32,40 +26,15 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	a.listLimit = 6
-	dir, err := os.MkdirTemp("", "dirconn-demo-")
-	if err != nil {
-		return err
-	}
-	if !*keep {
-		defer os.RemoveAll(dir)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	emu, url, _, err := startEmulator(ctx, "127.0.0.1:0", emulator.Options{Profile: emulator.Cloud, OrgName: "Example Corp (demo)"})
+	d, err := demo.Start(ctx, demo.Options{Registry: a.registry, Logger: a.logger, Keep: *keep})
 	if err != nil {
 		return err
 	}
-	dirFile := filepath.Join(dir, "demo.json")
-	if err := os.WriteFile(dirFile, assets.DemoDirectory, 0o600); err != nil {
-		return err
-	}
-	c, err := connector.Open(connector.Options{DataDir: dir, Registry: a.registry, Env: func(string) string { return "" },
-		Secrets: secret.Memory(), Logger: a.logger})
-	if err != nil {
-		return err
-	}
+	defer d.Close()
+	dir, url, emu, dirFile, c := d.Dir, d.URL, d.Emulator, d.File, d.Connector
 	cfg := c.Config()
-	for _, kv := range [][2]string{{config.KeyServer, url}, {config.KeyDirectory, "file"}, {"file.path", "demo.json"}} {
-		if err := cfg.Set(a.registry, kv[0], kv[1], c.Secrets()); err != nil {
-			return fmt.Errorf("demo settings: %w", err)
-		}
-	}
-	if err := cfg.Save(); err != nil {
-		return err
-	}
-	if _, err := c.Login(ctx, emu.ClientID(), secret.Secret(emu.APIKey()), ""); err != nil {
-		return fmt.Errorf("demo login: %w", err)
-	}
 
 	var steps []demoStep
 	say := func(format string, args ...any) {
