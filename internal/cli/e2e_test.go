@@ -32,6 +32,8 @@ type world struct {
 	url     string
 	secrets secret.Store
 	env     map[string]string
+	// registry is the adapters dirconn runs with (default: testRegistry).
+	registry *directory.Registry
 
 	mu     sync.Mutex
 	sleeps []time.Duration
@@ -110,6 +112,13 @@ func (f *flakySource) Fetch(ctx context.Context, req directory.FetchRequest) (*d
 	return s, err
 }
 
+func (w *world) reg() *directory.Registry {
+	if w.registry != nil {
+		return w.registry
+	}
+	return testRegistry()
+}
+
 // run runs dirconn with args and returns stdout, stderr and the exit code.
 func (w *world) run(args ...string) (string, string, int) {
 	w.t.Helper()
@@ -124,7 +133,7 @@ func (w *world) run(args ...string) (string, string, int) {
 	code := Main(context.Background(), append([]string{"--data-dir", w.dir}, args...), IO{
 		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut,
 		Env:     func(k string) string { return w.env[k] },
-		Secrets: w.secrets, Retry: &retry, Registry: testRegistry(),
+		Secrets: w.secrets, Retry: &retry, Registry: w.reg(),
 	})
 	return out.String(), errOut.String(), code
 }
