@@ -99,6 +99,7 @@ func commands() []command {
 		{"clear-cache", "clear-cache", "forget what was synced; the next sync resends everything", runClearCache},
 		{"data-file", "data-file", "print the path of the settings file", runDataFile},
 		{"history", "history [--limit N]", "show recent sync runs", runHistory},
+		{"serve", "serve", "sync every sync.interval until stopped (the service mode)", runServe},
 		{"emulator", "emulator [--listen ADDR] [--profile cloud|selfhosted|vaultwarden]", "run a local Bitwarden server emulator for trials", runEmulator},
 		{"demo", "demo", "show the whole job on bundled demo data against an in-process emulator", runDemo},
 		{"version", "version", "print the version", runVersion},

@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dirconn/dirconn/internal/bitwarden/emulator"
 	"github.com/dirconn/dirconn/internal/secret"
@@ -217,4 +221,54 @@ func TestConfigImportBwdc(t *testing.T) {
 	if code != ExitError || !strings.Contains(errOut, "missing.json") {
 		t.Errorf("missing file: exit %d, %q", code, errOut)
 	}
+}
+
+func TestServe(t *testing.T) {
+	w := newWorld(t, emulator.Options{})
+	w.setup()
+	w.writeDir(people(4), nil)
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"--data-dir", w.dir, "serve"}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut,
+			Env: func(k string) string { return w.env[k] }, Secrets: w.secrets, Registry: w.reg()})
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(w.orgMembers()) < 4 || !strings.Contains(errOut.String(), "sync done") {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not sync: members %d, stderr:\n%s", len(w.orgMembers()), errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("serve exited %d after the signal, want 0\n%s", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "invited=4") {
+		t.Errorf("the run is not logged with its counts:\n%s", errOut.String())
+	}
+	w.must(0, "config", "set", "sync.interval", "0")
+	if _, errOut, code := w.run("serve"); code != ExitUsage || !strings.Contains(errOut, "sync.interval") {
+		t.Errorf("serve with interval 0: exit %d, %s", code, errOut)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
