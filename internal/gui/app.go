@@ -376,9 +376,7 @@ func (h *header) build() fyne.CanvasObject {
 	if h.obj != nil {
 		return h.obj
 	}
-	icon := canvas.NewImageFromResource(h.ui.app.Icon())
-	icon.FillMode = canvas.ImageFillContain
-	icon.SetMinSize(fyne.NewSize(36, 36))
+	icon := appIcon(h.ui.app.Icon(), 36)
 	name := widget.NewLabelWithStyle("dirconn", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	name.SizeName = theme.SizeNameSubHeadingText
 	tag := widget.NewLabel("Directory Connector for Bitwarden")

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
@@ -67,9 +66,7 @@ func (v *loginView) build() fyne.CanvasObject {
 	if v.obj != nil {
 		return v.obj
 	}
-	icon := canvas.NewImageFromResource(v.ui.app.Icon())
-	icon.FillMode = canvas.ImageFillContain
-	icon.SetMinSize(fyne.NewSize(64, 64))
+	icon := appIcon(v.ui.app.Icon(), 64)
 	title := widget.NewLabelWithStyle("Welcome to dirconn", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	title.SizeName = theme.SizeNameHeadingText
 	intro := wrapped("Log in with your organization's API key. You find it in the Bitwarden web vault under " +

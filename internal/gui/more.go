@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
@@ -61,9 +60,7 @@ func (v *moreView) build() fyne.CanvasObject {
 	if v.obj != nil {
 		return v.obj
 	}
-	icon := canvas.NewImageFromResource(v.ui.app.Icon())
-	icon.FillMode = canvas.ImageFillContain
-	icon.SetMinSize(fyne.NewSize(48, 48))
+	icon := appIcon(v.ui.app.Icon(), 48)
 	ver := v.ui.opts.Version
 	if ver == "" {
 		ver = "dev"

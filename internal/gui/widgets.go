@@ -118,3 +118,11 @@ func key(text string) fyne.CanvasObject {
 	l.Importance = widget.LowImportance
 	return fixedWidth(130, l)
 }
+
+// appIcon shows the app's icon at size x size.
+func appIcon(res fyne.Resource, size float32) *canvas.Image {
+	icon := canvas.NewImageFromResource(res)
+	icon.FillMode = canvas.ImageFillContain
+	icon.SetMinSize(fyne.NewSize(size, size))
+	return icon
+}
