@@ -113,16 +113,21 @@ func (c *Connector) environment() bitwarden.Environment {
 // HTTPClient returns an HTTP client built from the proxy, CA file and timeout settings.
 func (c *Connector) HTTPClient() (*http.Client, error) {
 	g := c.cfg.GlobalValues()
-	caFile := g[config.KeyCAFile]
-	if caFile != "" && !filepath.IsAbs(caFile) {
-		caFile = filepath.Join(c.opts.DataDir, caFile)
-	}
 	return httpx.NewClient(httpx.Options{
 		Timeout:   g.Duration(config.KeyTimeout),
 		Proxy:     g[config.KeyProxy],
-		CAFile:    caFile,
+		CAFile:    c.caFile(),
 		UserAgent: "dirconn/" + version.String(),
 	})
+}
+
+// caFile is the global caFile setting, relative paths resolved against the data dir.
+func (c *Connector) caFile() string {
+	f := c.cfg.GlobalValues()[config.KeyCAFile]
+	if f != "" && !filepath.IsAbs(f) {
+		f = filepath.Join(c.opts.DataDir, f)
+	}
+	return f
 }
 
 // client builds a Bitwarden client for the given credentials.
@@ -234,7 +239,9 @@ func (c *Connector) Source() (directory.Source, *directory.Adapter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := a.New(directory.Config{Values: vals, BaseDir: c.opts.DataDir, Logger: c.log, Version: version.String()})
+	g := c.cfg.GlobalValues()
+	src, err := a.New(directory.Config{Values: vals, BaseDir: c.opts.DataDir, Logger: c.log, Version: version.String(),
+		Proxy: g[config.KeyProxy], CAFile: c.caFile()})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -255,6 +255,10 @@ type Config struct {
 	Logger  *slog.Logger
 	// Version is dirconn's version, for user agents.
 	Version string
+	// Proxy and CAFile are dirconn's global proxy and extra-CA settings (empty: the environment and the
+	// system roots); HTTP adapters use them unless their own settings say otherwise.
+	Proxy  string
+	CAFile string
 }
 
 // Path resolves a path option against BaseDir.
