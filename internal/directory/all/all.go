@@ -6,6 +6,8 @@ import (
 	"github.com/dirconn/dirconn/internal/directory"
 	"github.com/dirconn/dirconn/internal/directory/file"
 	"github.com/dirconn/dirconn/internal/directory/ldap"
+	"github.com/dirconn/dirconn/internal/directory/okta"
+	"github.com/dirconn/dirconn/internal/directory/onelogin"
 )
 
 // Registry returns a registry holding every adapter.
@@ -13,5 +15,7 @@ func Registry() *directory.Registry {
 	r := &directory.Registry{}
 	r.Register(file.Adapter())
 	r.Register(ldap.Adapter())
+	r.Register(okta.Adapter())
+	r.Register(onelogin.Adapter())
 	return r
 }
