@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/dirconn/dirconn/internal/directory"
+	"github.com/dirconn/dirconn/internal/directory/entra"
 	"github.com/dirconn/dirconn/internal/directory/file"
 	"github.com/dirconn/dirconn/internal/directory/ldap"
 	"github.com/dirconn/dirconn/internal/directory/okta"
@@ -14,6 +15,7 @@ import (
 func Registry() *directory.Registry {
 	r := &directory.Registry{}
 	r.Register(file.Adapter())
+	r.Register(entra.Adapter())
 	r.Register(ldap.Adapter())
 	r.Register(okta.Adapter())
 	r.Register(onelogin.Adapter())
