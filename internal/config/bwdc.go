@@ -51,13 +51,22 @@ var bwdcDirectories = []struct {
 	{"directoryOnelogin", "onelogin", 4},
 }
 
-// bwdcIgnored are data.json fields with no dirconn setting, and why.
+// bwdcIgnored are data.json fields with no dirconn setting, and why: "field" for every directory and the
+// sync section, "adapter.field" for one directory only.
 var bwdcIgnored = map[string]string{
 	"id":                    "the Directory Connector's secret scope; dirconn has its own",
-	"currentUser":           "never used by the Directory Connector (binds always need a user and password)",
-	"domain":                "never read by the Directory Connector",
+	"ldap.currentUser":      "never used by the Directory Connector (binds always need a user and password)",
+	"ldap.domain":           "never read by the Directory Connector",
 	"creationDateAttribute": "never read by the Directory Connector",
 	"revisionDateAttribute": "dirconn reads the whole directory every time and compares it with the organization",
+}
+
+func bwdcIgnoredWhy(section, field string) (string, bool) {
+	if why, ok := bwdcIgnored[section+"."+field]; ok {
+		return why, true
+	}
+	why, ok := bwdcIgnored[field]
+	return why, ok
 }
 
 // BwdcDataFile returns where the Directory Connector keeps data.json on this machine (first match of its
@@ -165,7 +174,7 @@ func (c *Config) ImportBwdc(reg *directory.Registry, data []byte, secrets secret
 			continue
 		}
 		for _, name := range sortedKeys(fields) {
-			if why, ok := bwdcIgnored[name]; ok {
+			if why, ok := bwdcIgnoredWhy(d.adapter, name); ok {
 				r.Skipped = append(r.Skipped, ImportedKey{Key: d.adapter + "." + name, Reason: why})
 				continue
 			}
@@ -180,7 +189,7 @@ func (c *Config) ImportBwdc(reg *directory.Registry, data []byte, secrets secret
 	var sync map[string]any
 	if json.Unmarshal(raw["sync"], &sync) == nil {
 		for _, name := range sortedKeys(sync) {
-			if why, ok := bwdcIgnored[name]; ok {
+			if why, ok := bwdcIgnoredWhy(SyncSection, name); ok {
 				r.Skipped = append(r.Skipped, ImportedKey{Key: "sync." + name, Reason: why})
 				continue
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/dirconn/dirconn/internal/directory"
 	"github.com/dirconn/dirconn/internal/secret"
 )
 
@@ -122,5 +123,24 @@ func TestBwdcDataFile(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "data.json"), []byte("{}"), 0o600)
 	if got := BwdcDataFile(mapEnv(map[string]string{"BITWARDENCLI_CONNECTOR_APPDATA_DIR": dir})); got != filepath.Join(dir, "data.json") {
 		t.Errorf("BwdcDataFile = %q", got)
+	}
+}
+
+func TestImportBwdcGoogleDomain(t *testing.T) {
+	var reg directory.Registry
+	reg.Register(directory.Adapter{Name: "google", Number: 2, Aliases: []string{"gsuite"},
+		Options: []directory.Option{{Name: "domain"}, {Name: "adminUser"}},
+		New:     func(directory.Config) (directory.Source, error) { return nil, nil }})
+	c, _ := Load(t.TempDir())
+	r, err := c.ImportBwdc(&reg, []byte(`{"directoryType": 2, "directoryGsuite": {"domain": "example.com", "adminUser": "admin@example.com"}, "sync": {}}`), secret.Memory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, k := range r.Imported {
+		got[k.Key] = k.Value
+	}
+	if got["google.domain"] != "example.com" {
+		t.Errorf("google.domain not imported: %+v (skipped %+v)", r.Imported, r.Skipped)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/dirconn/dirconn/internal/directory"
 	"github.com/dirconn/dirconn/internal/directory/entra"
 	"github.com/dirconn/dirconn/internal/directory/file"
+	"github.com/dirconn/dirconn/internal/directory/google"
 	"github.com/dirconn/dirconn/internal/directory/ldap"
 	"github.com/dirconn/dirconn/internal/directory/okta"
 	"github.com/dirconn/dirconn/internal/directory/onelogin"
@@ -16,6 +17,7 @@ func Registry() *directory.Registry {
 	r := &directory.Registry{}
 	r.Register(file.Adapter())
 	r.Register(entra.Adapter())
+	r.Register(google.Adapter())
 	r.Register(ldap.Adapter())
 	r.Register(okta.Adapter())
 	r.Register(onelogin.Adapter())

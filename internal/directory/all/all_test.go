@@ -4,7 +4,7 @@ import "testing"
 
 func TestRegistry(t *testing.T) {
 	r := Registry()
-	for _, name := range []string{"file", "ldap", "0", "okta", "3", "entra", "azure", "1", "onelogin", "4"} {
+	for _, name := range []string{"file", "ldap", "0", "okta", "3", "entra", "azure", "1", "google", "gsuite", "2", "onelogin", "4"} {
 		a, ok := r.Lookup(name)
 		if !ok {
 			t.Errorf("adapter %q is not registered", name)
