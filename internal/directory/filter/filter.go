@@ -42,7 +42,9 @@ type Filter struct {
 }
 
 // Empty reports whether the filter selects everything.
-func (f *Filter) Empty() bool { return f == nil || (f.Set == nil && f.Native == "" && len(f.More) == 0) }
+func (f *Filter) Empty() bool {
+	return f == nil || (f.Set == nil && f.Native == "" && len(f.More) == 0)
+}
 
 // Syntax describes what a filter may contain.
 type Syntax struct {

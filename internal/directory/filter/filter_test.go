@@ -76,7 +76,7 @@ func TestKeep(t *testing.T) {
 
 func TestLimitUsersToGroups(t *testing.T) {
 	s := &directory.Snapshot{
-		Users: []directory.User{{ID: "in"}, {ID: "out"}, {ID: "gone", Deleted: true}, {ID: "off", Disabled: true}, {ID: "off2", Disabled: true}},
+		Users:  []directory.User{{ID: "in"}, {ID: "out"}, {ID: "gone", Deleted: true}, {ID: "off", Disabled: true}, {ID: "off2", Disabled: true}},
 		Groups: []directory.Group{{ID: "g", Users: []string{"in", "off2"}}},
 	}
 	LimitUsersToGroups(s, true)
