@@ -1,10 +1,6 @@
 package google_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,13 +9,11 @@ import (
 	"testing"
 
 	"github.com/dirconn/dirconn/internal/bitwarden/emulator"
-	"github.com/dirconn/dirconn/internal/cli"
-	"github.com/dirconn/dirconn/internal/directory"
+	"github.com/dirconn/dirconn/internal/cli/clitest"
 	"github.com/dirconn/dirconn/internal/directory/directorytest"
 	"github.com/dirconn/dirconn/internal/directory/file"
 	"github.com/dirconn/dirconn/internal/directory/google"
 	"github.com/dirconn/dirconn/internal/directory/google/googlefake"
-	"github.com/dirconn/dirconn/internal/secret"
 )
 
 var account = sync.OnceValue(func() *googlefake.ServiceAccount {
@@ -36,105 +30,39 @@ var caps = directorytest.Caps{Disabled: true, Deleted: true, NestedGroups: true,
 // world is the real CLI in-process with the Google adapter, a fake Google Workspace and the Bitwarden
 // emulator, all on loopback.
 type world struct {
-	t       *testing.T
-	dir     string
-	fake    *googlefake.Server
-	sd      googlefake.Seeded
-	emu     *emulator.Server
-	url     string
-	env     map[string]string
-	secrets secret.Store
-	reg     *directory.Registry
+	*clitest.World
+	fake *googlefake.Server
+	sd   googlefake.Seeded
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, dir: t.TempDir(), env: map[string]string{}, secrets: secret.Memory()}
+	w := &world{World: clitest.New(t, clitest.Registry(file.Adapter(), google.Adapter()), emulator.Options{})}
 	w.fake = googlefake.Start(t, googlefake.Options{PageLimit: 4})
 	sa := account()
 	w.fake.AddServiceAccount(sa)
 	w.fake.Delegate(sa.ClientID, googlefake.ReadonlyScopes...)
 	w.sd = w.fake.SeedDataset(directorytest.Expected(caps), googlefake.SeedOptions{})
-	off := false
-	w.emu = emulator.New(emulator.Options{TokenRateLimit: &off})
-	srv := httptest.NewServer(w.emu.Handler())
-	t.Cleanup(srv.Close)
-	w.url = srv.URL
-	w.reg = &directory.Registry{}
-	w.reg.Register(file.Adapter())
-	w.reg.Register(google.Adapter())
 	return w
-}
-
-func (w *world) run(args ...string) (string, string, int) {
-	w.t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Main(context.Background(), append([]string{"--data-dir", w.dir}, args...), cli.IO{
-		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut,
-		Env:     func(k string) string { return w.env[k] },
-		Secrets: w.secrets, Registry: w.reg,
-	})
-	return out.String(), errOut.String(), code
-}
-
-func (w *world) must(want int, args ...string) string {
-	w.t.Helper()
-	out, errOut, code := w.run(args...)
-	if code != want {
-		w.t.Fatalf("dirconn %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
-	}
-	return out
 }
 
 // login logs in to the emulator and selects the Google directory (by the Directory Connector's number).
 func (w *world) login() {
-	w.t.Helper()
-	w.must(0, "config", "set", "server", w.url)
-	w.env["BW_CLIENTID"], w.env["BW_CLIENTSECRET"] = w.emu.ClientID(), w.emu.APIKey()
-	w.must(0, "login")
-	w.must(0, "config", "set", "directory", "2")
-	if got := strings.TrimSpace(w.must(0, "config", "get", "directory")); got != "google" {
-		w.t.Fatalf("directory = %q, want google", got)
+	w.T.Helper()
+	w.Login()
+	w.Must(0, "config", "set", "directory", "2")
+	if got := strings.TrimSpace(w.Must(0, "config", "get", "directory")); got != "google" {
+		w.T.Fatalf("directory = %q, want google", got)
 	}
-	w.must(0, "config", "set", "google.domain", "example.com")
-	w.must(0, "config", "set", "google.adminUser", w.sd.Admin)
-	w.must(0, "config", "set", "google.apiUrl", w.fake.APIURL())
-	w.must(0, "config", "set", "google.tokenUrl", w.fake.TokenURL())
-}
-
-// orgMembers returns the emulated organization's non-owner members by externalId.
-func (w *world) orgMembers() map[string]string {
-	out := map[string]string{}
-	for _, m := range w.emu.Snapshot().Members {
-		if m.Type != 0 {
-			out[m.ExternalID] = m.Email
-		}
-	}
-	return out
-}
-
-// orgGroups returns the organization's groups as name -> sorted member externalIds.
-func (w *world) orgGroups() map[string][]string {
-	st := w.emu.Snapshot()
-	ext := map[string]string{}
-	for _, m := range st.Members {
-		ext[m.ID] = m.ExternalID
-	}
-	out := map[string][]string{}
-	for _, g := range st.Groups {
-		var ms []string
-		for _, id := range g.MemberIDs {
-			ms = append(ms, ext[id])
-		}
-		slices.Sort(ms)
-		out[g.Name] = ms
-	}
-	return out
+	w.Must(0, "config", "set", "google.domain", "example.com")
+	w.Must(0, "config", "set", "google.adminUser", w.sd.Admin)
+	w.Must(0, "config", "set", "google.apiUrl", w.fake.APIURL())
+	w.Must(0, "config", "set", "google.tokenUrl", w.fake.TokenURL())
 }
 
 // testPlanSync runs test --json, plan and sync, then a second sync, and checks the organization.
 func (w *world) testPlanSync() {
-	t := w.t
+	t := w.T
 	t.Helper()
 	var doc struct {
 		EnabledUsers []struct {
@@ -145,34 +73,31 @@ func (w *world) testPlanSync() {
 		} `json:"groups"`
 		Complete bool `json:"complete"`
 	}
-	out := w.must(0, "--json", "test")
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("test --json: %v\n%s", err, out)
-	}
+	out := w.JSON(&doc, "test")
 	// Active users: ann bob cara gail hana ivan sam (dan and jo are disabled, eve deleted).
 	if !doc.Complete || len(doc.EnabledUsers) != 7 || len(doc.Groups) != 8 {
 		t.Errorf("test: complete %v, %d enabled users, %d groups; want true, 7, 8\n%s", doc.Complete, len(doc.EnabledUsers), len(doc.Groups), out)
 	}
-	if plan := w.must(0, "plan"); !strings.Contains(plan, "7 to invite") || len(w.emu.Imports()) != 0 {
+	if plan := w.Must(0, "plan"); !strings.Contains(plan, "7 to invite") || len(w.Imports()) != 0 {
 		t.Errorf("plan (want 7 invites, nothing sent):\n%s", plan)
 	}
-	w.must(0, "sync")
-	members := w.orgMembers()
+	w.Must(0, "sync")
+	members := w.Members()
 	if len(members) != 7 || members[w.sd.Users["gail"]] != "gail.park@example.com" {
 		t.Errorf("organization members = %v, want the 7 active users by Google id, emails normalized", members)
 	}
 	id := w.sd.Users
 	wantBackend := []string{id["bob"], id["cara"]}
 	slices.Sort(wantBackend)
-	if got := w.orgGroups()["Backend"]; !slices.Equal(got, wantBackend) {
+	if got := w.Groups()["Backend"]; !slices.Equal(got, wantBackend) {
 		t.Errorf("Backend = %v, want %v", got, wantBackend)
 	}
-	if got := w.orgGroups()["Staff"]; len(got) != 4 { // gail + Engineering (ann) + Backend (bob, cara); dan disabled
+	if got := w.Groups()["Staff"]; len(got) != 4 { // gail + Engineering (ann) + Backend (bob, cara); dan disabled
 		t.Errorf("Staff = %v, want 4 members (nested groups flattened)", got)
 	}
-	before := len(w.emu.Imports())
-	w.must(0, "sync")
-	if n := len(w.emu.Imports()) - before; n != 0 {
+	before := len(w.Imports())
+	w.Must(0, "sync")
+	if n := len(w.Imports()) - before; n != 0 {
 		t.Errorf("an unchanged directory sent %d requests", n)
 	}
 }
@@ -185,33 +110,33 @@ func TestCLIKeyFile(t *testing.T) {
 	if err := os.WriteFile(keyFile, account().JSONKey("https://oauth2.googleapis.com/token"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w.must(0, "config", "set", "google.keyFile", keyFile)
+	w.Must(0, "config", "set", "google.keyFile", keyFile)
 	w.testPlanSync()
 
-	cfg, err := os.ReadFile(filepath.Join(w.dir, "config.json"))
+	cfg, err := os.ReadFile(filepath.Join(w.Dir, "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(cfg), "dirconn-sa.json") || strings.Contains(string(cfg), "PRIVATE KEY") {
 		t.Errorf("config.json should hold the key file's path and no key:\n%s", cfg)
 	}
-	if list := w.must(0, "config", "list"); !strings.Contains(list, "google.keyFile") || !strings.Contains(list, "google.tokenUrl") || strings.Contains(list, "PRIVATE KEY") {
+	if list := w.Must(0, "config", "list"); !strings.Contains(list, "google.keyFile") || !strings.Contains(list, "google.tokenUrl") || strings.Contains(list, "PRIVATE KEY") {
 		t.Errorf("config list:\n%s", list)
 	}
 	// A user deleted in Google is removed (held by the deletion guard first: 1 of 7 is over 10%).
 	w.fake.UpdateUser(w.sd.Users["hana"], func(u *googlefake.User) { u.Deleted = true })
-	if out := w.must(3, "sync"); !strings.Contains(out, "hana.ito@example.com  (deleted in the directory)") {
+	if out := w.Must(3, "sync"); !strings.Contains(out, "hana.ito@example.com  (deleted in the directory)") {
 		t.Errorf("the held removal is not shown:\n%s", out)
 	}
-	w.must(0, "sync", "--allow-deletes")
-	if _, ok := w.orgMembers()[w.sd.Users["hana"]]; ok {
+	w.Must(0, "sync", "--allow-deletes")
+	if _, ok := w.Members()[w.sd.Users["hana"]]; ok {
 		t.Error("a user deleted in Google is still a member")
 	}
 	// A filter that does not parse is refused when it is set.
-	if _, errOut, code := w.run("config", "set", "sync.userFilter", "joe@company.com"); code == 0 || !strings.Contains(errOut, "keyword:values") {
+	if _, errOut, code := w.Run("config", "set", "sync.userFilter", "joe@company.com"); code == 0 || !strings.Contains(errOut, "keyword:values") {
 		t.Errorf("a bad filter was accepted: exit %d, %s", code, errOut)
 	}
-	w.must(0, "config", "set", "sync.groupFilter", "include:Backend | name:B*")
+	w.Must(0, "config", "set", "sync.groupFilter", "include:Backend | name:B*")
 }
 
 // TestCLIPrivateKey: the Directory Connector's way: google.clientEmail and the key as a secret, here set
@@ -219,21 +144,21 @@ func TestCLIKeyFile(t *testing.T) {
 func TestCLIPrivateKey(t *testing.T) {
 	w := newWorld(t)
 	w.login()
-	w.must(0, "config", "set", "gsuite.clientEmail", account().Email)
-	w.env["GOOGLE_KEY"] = strings.ReplaceAll(account().PEM(), "\n", `\n`)
-	w.must(0, "config", "set", "gsuite.key", "--from-env", "GOOGLE_KEY")
-	if got := w.must(0, "config", "get", "google.privateKey"); !strings.Contains(got, "GOOGLE_KEY") || strings.Contains(got, "PRIVATE") {
+	w.Must(0, "config", "set", "gsuite.clientEmail", account().Email)
+	w.Env["GOOGLE_KEY"] = strings.ReplaceAll(account().PEM(), "\n", `\n`)
+	w.Must(0, "config", "set", "gsuite.key", "--from-env", "GOOGLE_KEY")
+	if got := w.Must(0, "config", "get", "google.privateKey"); !strings.Contains(got, "GOOGLE_KEY") || strings.Contains(got, "PRIVATE") {
 		t.Errorf("config get google.privateKey = %q, want where it comes from, not the key", got)
 	}
 	w.testPlanSync()
 
 	// Domain-wide delegation withdrawn: the run fails, says what to fix, and changes nothing.
 	w.fake.Delegate(account().ClientID)
-	_, errOut, code := w.run("sync")
+	_, errOut, code := w.Run("sync")
 	if code == 0 || !strings.Contains(errOut, "domain-wide delegation") || strings.Contains(errOut, "PRIVATE KEY") {
 		t.Errorf("sync without delegation: exit %d, %s", code, errOut)
 	}
-	if n := len(w.orgMembers()); n != 7 {
+	if n := len(w.Members()); n != 7 {
 		t.Errorf("a failed read changed the organization: %d members", n)
 	}
 	// Without the key file dirconn cannot know the numeric client ID: it says where to find it.

@@ -1,11 +1,8 @@
 package okta_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,78 +11,34 @@ import (
 
 	"github.com/dirconn/dirconn/internal/bitwarden/emulator"
 	"github.com/dirconn/dirconn/internal/cli"
-	"github.com/dirconn/dirconn/internal/directory"
+	"github.com/dirconn/dirconn/internal/cli/clitest"
 	"github.com/dirconn/dirconn/internal/directory/directorytest"
 	"github.com/dirconn/dirconn/internal/directory/okta"
 	"github.com/dirconn/dirconn/internal/directory/okta/oktafake"
-	"github.com/dirconn/dirconn/internal/secret"
 )
 
 // world runs the real CLI in-process against the Bitwarden emulator and a fake Okta org over TLS.
 type world struct {
-	t       *testing.T
-	dir     string
-	env     map[string]string
-	secrets secret.Store
-	reg     *directory.Registry
-	emu     *emulator.Server
-	fake    *oktafake.Server
-	ids     map[string]string // dataset key -> Okta id
+	*clitest.World
+	fake *oktafake.Server
+	ids  map[string]string // dataset key -> Okta id
 }
 
 func newWorld(t *testing.T, ds directorytest.Dataset) *world {
 	t.Helper()
-	off := false
-	emu := emulator.New(emulator.Options{TokenRateLimit: &off})
-	bw := httptest.NewServer(emu.Handler())
-	t.Cleanup(bw.Close)
+	cw := clitest.New(t, clitest.Registry(okta.Adapter()), emulator.Options{})
 	// Small member pages: the biggest group spans several.
 	fake := oktafake.New(oktafake.Options{MembersLimit: 2})
 	orgURL, caFile := oktafake.Start(t, fake)
-	reg := &directory.Registry{}
-	reg.Register(okta.Adapter())
-	w := &world{t: t, dir: t.TempDir(), env: map[string]string{}, secrets: secret.Memory(), reg: reg, emu: emu, fake: fake}
+	w := &world{World: cw, fake: fake}
 	w.ids = fake.SeedDataset(ds)
-	w.must(0, "config", "set", "server", bw.URL)
-	w.env["BW_CLIENTID"], w.env["BW_CLIENTSECRET"] = emu.ClientID(), emu.APIKey()
-	w.must(0, "login")
-	w.must(0, "config", "set", "directory", "3") // the Directory Connector's number for Okta
-	w.must(0, "config", "set", "okta.orgUrl", orgURL)
-	w.must(0, "config", "set", "okta.caFile", caFile)
-	w.env["OKTA_TOKEN"] = oktafake.DefaultToken
-	w.must(0, "config", "set", "okta.token", "--from-env", "OKTA_TOKEN")
+	w.Login()
+	w.Must(0, "config", "set", "directory", "3") // the Directory Connector's number for Okta
+	w.Must(0, "config", "set", "okta.orgUrl", orgURL)
+	w.Must(0, "config", "set", "okta.caFile", caFile)
+	w.Env["OKTA_TOKEN"] = oktafake.DefaultToken
+	w.Must(0, "config", "set", "okta.token", "--from-env", "OKTA_TOKEN")
 	return w
-}
-
-func (w *world) run(args ...string) (string, string, int) {
-	w.t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Main(context.Background(), append([]string{"--data-dir", w.dir}, args...), cli.IO{
-		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut,
-		Env:     func(k string) string { return w.env[k] },
-		Secrets: w.secrets, Registry: w.reg,
-	})
-	return out.String(), errOut.String(), code
-}
-
-func (w *world) must(want int, args ...string) string {
-	w.t.Helper()
-	out, errOut, code := w.run(args...)
-	if code != want {
-		w.t.Fatalf("dirconn %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
-	}
-	return out
-}
-
-// members returns the emulated organization's synced members as externalId -> email.
-func (w *world) members() map[string]string {
-	out := map[string]string{}
-	for _, m := range w.emu.Snapshot().Members {
-		if m.Type != 0 {
-			out[m.ExternalID] = m.Email
-		}
-	}
-	return out
 }
 
 func syncable(ds directorytest.Dataset) int {
@@ -118,10 +71,7 @@ func TestCLI(t *testing.T) {
 		} `json:"groups"`
 		Complete bool `json:"complete"`
 	}
-	out := w.must(0, "--json", "test")
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("test --json: %v\n%s", err, out)
-	}
+	out := w.JSON(&doc, "test")
 	groups := map[string]int{}
 	for _, g := range doc.Groups {
 		groups[g.DisplayName] = len(g.UserIDs)
@@ -132,11 +82,11 @@ func TestCLI(t *testing.T) {
 	}
 
 	want := syncable(ds)
-	if plan := w.must(0, "plan"); !strings.Contains(plan, strconv.Itoa(want)+" to invite") || len(w.emu.Imports()) != 0 {
+	if plan := w.Must(0, "plan"); !strings.Contains(plan, strconv.Itoa(want)+" to invite") || len(w.Imports()) != 0 {
 		t.Errorf("plan (want %d invites, nothing sent):\n%s", want, plan)
 	}
-	w.must(0, "sync")
-	got := w.members()
+	w.Must(0, "sync")
+	got := w.Members()
 	if len(got) != want || got[w.ids["ann"]] != "ann.lee@example.com" {
 		t.Errorf("after sync the organization has %v, want %d members with Okta ids as externalIds", got, want)
 	}
@@ -144,28 +94,28 @@ func TestCLI(t *testing.T) {
 	// Ann is deactivated in Okta, but a page of the read fails: the sync fails and removes nobody.
 	w.fake.SetStatus(w.ids["ann"], oktafake.StatusDeprovisioned)
 	w.fake.AddFault(oktafake.Fault{Route: oktafake.RouteMembers, AfterOnly: true, Times: 1, Status: http.StatusUnauthorized})
-	imports := len(w.emu.Imports())
-	_, errOut, code := w.run("sync")
+	imports := len(w.Imports())
+	_, errOut, code := w.Run("sync")
 	if code != cli.ExitError || !strings.Contains(errOut, "E0000011") {
 		t.Errorf("sync with a failing page: exit %d, want %d with Okta's error:\n%s", code, cli.ExitError, errOut)
 	}
-	if len(w.emu.Imports()) != imports || len(w.members()) != want {
-		t.Errorf("a failed read reached Bitwarden: %d imports (was %d), %d members", len(w.emu.Imports()), imports, len(w.members()))
+	if len(w.Imports()) != imports || len(w.Members()) != want {
+		t.Errorf("a failed read reached Bitwarden: %d imports (was %d), %d members", len(w.Imports()), imports, len(w.Members()))
 	}
 	// The next sync reads everything and removes Ann (one of six: above the default 10% guard, so approved).
-	w.must(0, "sync", "--allow-deletes")
-	if _, ok := w.members()[w.ids["ann"]]; ok || len(w.members()) != want-1 {
-		t.Errorf("after the next sync: %v, want Ann (deprovisioned) removed", w.members())
+	w.Must(0, "sync", "--allow-deletes")
+	if _, ok := w.Members()[w.ids["ann"]]; ok || len(w.Members()) != want-1 {
+		t.Errorf("after the next sync: %v, want Ann (deprovisioned) removed", w.Members())
 	}
 
 	// Filters: the anchor's syntax; a broken one is refused when set.
-	w.must(0, "config", "set", "sync.userFilter", `exclude:bob.stone@example.com | profile.lastName eq "Stone" or profile.lastName eq "Diaz"`)
-	out = w.must(0, "--json", "test")
+	w.Must(0, "config", "set", "sync.userFilter", `exclude:bob.stone@example.com | profile.lastName eq "Stone" or profile.lastName eq "Diaz"`)
+	out = w.Must(0, "--json", "test")
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.EnabledUsers) != 1 || doc.EnabledUsers[0].ExternalID != w.ids["cara"] {
 		t.Errorf("test with a user filter: %v, want only Cara:\n%s", err, out)
 	}
 	for _, bad := range []string{`| profile.lastName = "Stone"`, "includes:ann@example.com"} {
-		if _, errOut, code := w.run("config", "set", "sync.userFilter", bad); code == 0 || !strings.Contains(errOut, "user filter") {
+		if _, errOut, code := w.Run("config", "set", "sync.userFilter", bad); code == 0 || !strings.Contains(errOut, "user filter") {
 			t.Errorf("config set sync.userFilter %q: exit %d, %s; want it refused", bad, code, errOut)
 		}
 	}
@@ -179,10 +129,10 @@ func TestCLIImportBwdc(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "data.json"), []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w.must(0, "config", "import-bwdc", filepath.Join(dir, "data.json"))
+	w.Must(0, "config", "import-bwdc", filepath.Join(dir, "data.json"))
 	for key, want := range map[string]string{"directory": "okta", "okta.orgUrl": "https://company.okta.com/",
 		"sync.userFilter": `exclude:joe@company.com | profile.firstName eq "John"`} {
-		if got := strings.TrimSpace(w.must(0, "config", "get", key)); got != want {
+		if got := strings.TrimSpace(w.Must(0, "config", "get", key)); got != want {
 			t.Errorf("%s after import = %q, want %q", key, got, want)
 		}
 	}
