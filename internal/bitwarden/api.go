@@ -2,6 +2,7 @@ package bitwarden
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -189,7 +190,7 @@ func (c *Client) statusHTTPError(method, rawURL string, status int, header http.
 	if json.Unmarshal(body, &fields) == nil {
 		f := lowerKeys(fields)
 		he.Code = jsonString(f["error"])
-		he.Message = firstNonEmpty(jsonString(f["message"]), nestedMessage(f["errormodel"]), jsonString(f["error_description"]), he.Code)
+		he.Message = cmp.Or(jsonString(f["message"]), nestedMessage(f["errormodel"]), jsonString(f["error_description"]), he.Code)
 		he.Details = mergeDetails(detailMap(f["errors"]), detailMap(f["validationerrors"]))
 	} else if isHTML(header) || bytes.HasPrefix(body, []byte("<")) {
 		he.Message = htmlTitle(body)
@@ -273,15 +274,6 @@ func mergeDetails(a, b map[string][]string) map[string][]string {
 		a[k] = append(a[k], v...)
 	}
 	return a
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func isHTML(h http.Header) bool {

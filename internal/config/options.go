@@ -48,14 +48,14 @@ var GlobalOptions = []directory.Option{
 		Help: "Only when the identity service is not at <server>/identity (self-hosted) or the cloud's identity host."},
 	{Name: KeyWebVaultURL, Label: "Web vault URL", Aliases: []string{"webVault"}, Advanced: true, Check: checkURL,
 		Help: "Only when the web vault is not at the server URL. Used for links shown to people."},
-	{Name: KeyProxy, Label: "HTTP proxy", Advanced: true, Check: checkProxy,
+	{Name: KeyProxy, Label: "HTTP proxy", Advanced: true, Check: directory.CheckProxyURL,
 		Help: "Proxy for every connection (http, https, socks5 or socks5h URL; host:port means http). " +
 			"Empty uses HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment."},
 	{Name: KeyCAFile, Label: "Extra CA certificates", Kind: directory.KindPath, Advanced: true,
 		Help: "A PEM file of certificates trusted in addition to the system's, for a company TLS proxy or " +
 			"a private CA. Relative paths are relative to the data directory."},
 	{Name: KeyTimeout, Label: "Request timeout", Kind: directory.KindDuration, Default: "300s", Advanced: true,
-		Check: checkPositive, Help: "How long one HTTP request may take, e.g. 300s or 10m."},
+		Check: directory.CheckPositiveDuration, Help: "How long one HTTP request may take, e.g. 300s or 10m."},
 	{Name: KeyClientID, Label: "Client ID", Check: checkClientID,
 		Help: "The organization API key's client_id, organization.<guid> (Admin Console > Settings > " +
 			"Organization info > View API key). Set by dirconn login."},
@@ -111,25 +111,6 @@ func checkURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("%q is not an http(s) URL such as https://bitwarden.example.com", v)
-	}
-	return nil
-}
-
-func checkProxy(v string) error {
-	u, err := url.Parse(v)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not a proxy URL such as http://proxy.example.com:3128", v)
-	}
-	switch u.Scheme {
-	case "http", "https", "socks5", "socks5h":
-		return nil
-	}
-	return fmt.Errorf("proxy scheme %q is not http, https, socks5 or socks5h", u.Scheme)
-}
-
-func checkPositive(v string) error {
-	if d, _ := time.ParseDuration(v); d <= 0 {
-		return fmt.Errorf("%q must be more than 0", v)
 	}
 	return nil
 }

@@ -111,3 +111,19 @@ func TestIssueString(t *testing.T) {
 		t.Errorf("String = %q", got)
 	}
 }
+
+func TestSharedChecks(t *testing.T) {
+	for _, tt := range []struct {
+		check func(string) error
+		v     string
+		ok    bool
+	}{
+		{CheckPositiveDuration, "30s", true}, {CheckPositiveDuration, "0s", false},
+		{CheckProxyURL, "proxy.corp:3128", true}, {CheckProxyURL, "socks5://127.0.0.1:1080", true},
+		{CheckProxyURL, "ftp://proxy.corp", false}, {CheckProxyURL, "http://", false},
+	} {
+		if err := tt.check(tt.v); (err == nil) != tt.ok {
+			t.Errorf("check(%q) = %v, want ok=%v", tt.v, err, tt.ok)
+		}
+	}
+}

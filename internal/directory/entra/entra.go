@@ -127,11 +127,11 @@ func Adapter() directory.Adapter {
 			{Name: optCAFile, Label: "Extra CA certificates", Kind: directory.KindPath, Advanced: true,
 				Help: "A PEM file of CA certificates trusted in addition to the system's, for a TLS-inspecting proxy. " +
 					"Relative paths are relative to the data directory. Empty: dirconn's caFile setting."},
-			{Name: optProxy, Label: "HTTP proxy", Advanced: true, Check: checkProxy,
+			{Name: optProxy, Label: "HTTP proxy", Advanced: true, Check: directory.CheckProxyURL,
 				Help: "Proxy for the calls to Entra and Graph (http, https, socks5 or socks5h URL; host:port means http). " +
 					"Empty: dirconn's proxy setting, else HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment."},
 			{Name: optTimeout, Label: "Request timeout", Kind: directory.KindDuration, Default: DefaultTimeout.String(),
-				Advanced: true, Check: checkPositiveDuration,
+				Advanced: true, Check: directory.CheckPositiveDuration,
 				Help: "How long one request to Entra or Graph may take. Throttled requests are retried (Retry-After honoured) for up to 5 minutes in total."},
 			{Name: optPageSize, Label: "Page size", Kind: directory.KindInt, Default: strconv.Itoa(DefaultPageSize),
 				Min: 0, Max: MaxPageSize, Advanced: true,
@@ -203,29 +203,6 @@ func loopback(host string) bool {
 func checkURL(v string) error {
 	_, err := parseRoot(v)
 	return err
-}
-
-func checkProxy(v string) error {
-	s := v
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Hostname() == "" {
-		return fmt.Errorf("the proxy is not a URL such as http://proxy.company.com:3128")
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https", "socks5", "socks5h":
-		return nil
-	}
-	return fmt.Errorf("proxy scheme %q is not http, https, socks5 or socks5h", u.Scheme)
-}
-
-func checkPositiveDuration(v string) error {
-	if d, _ := time.ParseDuration(v); d <= 0 {
-		return fmt.Errorf("%q must be more than 0", v)
-	}
-	return nil
 }
 
 // settings is the adapter's configuration, parsed.
@@ -329,7 +306,7 @@ func parseSettings(cfg directory.Config) (settings, error) {
 		}
 	}
 	if s.proxy != "" {
-		if err := checkProxy(s.proxy); err != nil {
+		if err := directory.CheckProxyURL(s.proxy); err != nil {
 			bad(optProxy, err.Error())
 		}
 	}

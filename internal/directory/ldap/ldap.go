@@ -146,7 +146,7 @@ func Adapter() directory.Adapter {
 				Help: "Accept any server certificate, so anyone on the network path can read the bind password and the directory. Logged as a warning on every connection. Prefer ldap.tlsCaPath."},
 			{Name: optFailoverHosts, Label: "Failover hosts", Kind: directory.KindList, Advanced: true, Check: checkHosts,
 				Help: "Other servers of the same directory, host or host:port separated by commas (port default: ldap.port), tried in order when the servers before them cannot be reached. Never tried after a refused bind."},
-			{Name: optTimeout, Label: "Timeout", Kind: directory.KindDuration, Default: DefaultTimeout.String(), Advanced: true, Check: checkPositiveDuration,
+			{Name: optTimeout, Label: "Timeout", Kind: directory.KindDuration, Default: DefaultTimeout.String(), Advanced: true, Check: directory.CheckPositiveDuration,
 				Help: "How long to wait for the connection, the TLS handshake and the bind. Searches wait ldap.searchTimeLimit plus this."},
 			{Name: optSearchTimeLimit, Label: "Search time limit", Kind: directory.KindDuration, Default: "5m0s", Advanced: true,
 				Help: "The time limit sent with each search (whole seconds; 0: none), 5 minutes as in the Directory Connector. A search the server stops at its limit makes the read incomplete, and no one is removed."},
@@ -243,13 +243,6 @@ func checkHosts(v string) error {
 		if _, _, err := splitHostPort(h, DefaultPort); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func checkPositiveDuration(v string) error {
-	if d, _ := time.ParseDuration(v); d <= 0 {
-		return fmt.Errorf("%q must be more than 0", v)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package okta
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -85,7 +86,7 @@ func (c *client) readUsers(ctx context.Context, snap *directory.Snapshot, f *fil
 			return nil
 		}
 		if ou.ID == "" {
-			snap.Issues = append(snap.Issues, directory.Issue{Kind: "user", Name: firstNonEmpty(ou.Profile.Email, ou.Profile.Login),
+			snap.Issues = append(snap.Issues, directory.Issue{Kind: "user", Name: cmp.Or(ou.Profile.Email, ou.Profile.Login),
 				Reason: "Okta returned a user without an id"})
 			return nil
 		}
@@ -206,13 +207,4 @@ func (c *client) readGroups(ctx context.Context, snap *directory.Snapshot, f *fi
 	snap.Completeness.Add(members)
 	snap.Groups = groups
 	return nil
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -84,7 +84,7 @@ func Adapter() directory.Adapter {
 			{Name: optCAFile, Label: "Extra CA certificates", Kind: directory.KindPath, Advanced: true,
 				Help: "A PEM file of CA certificates trusted in addition to the system's, for a TLS-inspecting proxy between dirconn and Okta. Empty: dirconn's caFile setting. The proxy is dirconn's proxy setting, else HTTPS_PROXY and NO_PROXY."},
 			{Name: optTimeout, Label: "Request timeout", Kind: directory.KindDuration, Default: DefaultTimeout.String(), Advanced: true,
-				Check: checkPositiveDuration,
+				Check: directory.CheckPositiveDuration,
 				Help:  "How long one HTTP request to Okta may take, e.g. 60s. Waits for rate limits come on top."},
 			{Name: optRateLimitReserve, Label: "Rate limit left to other apps (%)", Kind: directory.KindInt,
 				Default: strconv.Itoa(DefaultRateLimitReserve), Min: 0, Max: 90, Advanced: true,
@@ -177,13 +177,6 @@ func normalizeOrgURL(v string) (*url.URL, error) {
 func checkOrgURL(v string) error {
 	_, err := normalizeOrgURL(v)
 	return err
-}
-
-func checkPositiveDuration(v string) error {
-	if d, _ := time.ParseDuration(v); d <= 0 {
-		return fmt.Errorf("%q must be more than 0", v)
-	}
-	return nil
 }
 
 // settings is the adapter's configuration, parsed.

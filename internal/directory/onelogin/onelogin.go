@@ -111,7 +111,7 @@ func Adapter() directory.Adapter {
 				Help: "The API root to use instead of the region's, e.g. https://company.onelogin.com or a proxy in front of OneLogin. The token is requested from <API URL>/auth/oauth2/v2/token and users from <API URL>/api/1/users. https only (http is accepted for 127.0.0.1 and localhost)."},
 			{Name: optCAFile, Label: "Extra CA certificates", Kind: directory.KindPath, Advanced: true,
 				Help: "A PEM file of CA certificates trusted in addition to the system's, for a TLS-inspecting proxy. Relative paths are relative to the data directory. Empty: dirconn's caFile setting."},
-			{Name: optTimeout, Label: "Request timeout", Kind: directory.KindDuration, Default: DefaultTimeout.String(), Advanced: true, Check: checkPositive,
+			{Name: optTimeout, Label: "Request timeout", Kind: directory.KindDuration, Default: DefaultTimeout.String(), Advanced: true, Check: directory.CheckPositiveDuration,
 				Help: "How long one HTTP request to OneLogin may take."},
 			{Name: optMaxWait, Label: "Longest wait for rate limits", Kind: directory.KindDuration, Default: DefaultMaxWait.String(), Advanced: true,
 				Help: "How long one read may wait in total for OneLogin's rate limit (429) and between retries after server or network errors. A read that would need longer fails, and nothing is removed. 0: no waiting, fail at the first 429 or server error."},
@@ -216,13 +216,6 @@ func escapeQuery(s string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
-}
-
-func checkPositive(v string) error {
-	if d, _ := time.ParseDuration(v); d <= 0 {
-		return fmt.Errorf("%q must be more than 0", v)
-	}
-	return nil
 }
 
 // checkAPIURL accepts an https URL (http on loopback) with a host and no query or fragment.

@@ -1,6 +1,7 @@
 package sambatest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -116,12 +117,12 @@ func (s *Server) SeedDataset(ctx context.Context, ds directorytest.Dataset, o Se
 	cns := map[string]bool{}
 	var adds []*ldap.AddRequest
 	for _, u := range ds.Users {
-		sam := firstNonEmpty(u.Username, u.Key)
+		sam := cmp.Or(u.Username, u.Key)
 		if prev := samKey[strings.ToLower(sam)]; prev != "" {
 			return Seeded{}, fmt.Errorf("seed: users %q and %q share the sAMAccountName %q", strings.TrimPrefix(prev, "u:"), u.Key, sam)
 		}
 		samKey[strings.ToLower(sam)] = "u:" + u.Key
-		cn := uniqueCN(cns, firstNonEmpty(u.Name, sam), u.Key)
+		cn := uniqueCN(cns, cmp.Or(u.Name, sam), u.Key)
 		dn := "CN=" + ldap.EscapeDN(cn) + "," + sd.UsersOU
 		userDN[u.Key] = dn
 		uac := "512" // NORMAL_ACCOUNT
@@ -132,7 +133,7 @@ func (s *Server) SeedDataset(ctx context.Context, ds directorytest.Dataset, o Se
 		req.Attribute("objectClass", []string{"top", "person", "organizationalPerson", "user"})
 		req.Attribute("sAMAccountName", []string{sam})
 		req.Attribute("userPrincipalName", []string{sam + "@" + s.DNSName})
-		req.Attribute("displayName", []string{firstNonEmpty(u.Name, sam)})
+		req.Attribute("displayName", []string{cmp.Or(u.Name, sam)})
 		if u.Email != "" {
 			req.Attribute("mail", []string{u.Email})
 		}
@@ -152,11 +153,11 @@ func (s *Server) SeedDataset(ctx context.Context, ds directorytest.Dataset, o Se
 	groupDN := map[string]string{}
 	gcns := map[string]bool{}
 	for _, g := range ds.Groups {
-		cn := uniqueCN(gcns, firstNonEmpty(g.Name, g.Key), g.Key)
+		cn := uniqueCN(gcns, cmp.Or(g.Name, g.Key), g.Key)
 		groupDN[g.Key] = "CN=" + ldap.EscapeDN(cn) + "," + sd.GroupsOU
 	}
 	for _, g := range ds.Groups {
-		sam := groupSAM(firstNonEmpty(g.Name, g.Key))
+		sam := groupSAM(cmp.Or(g.Name, g.Key))
 		if samKey[strings.ToLower(sam)] != "" {
 			sam = groupSAM(g.Key + "-" + sam)
 		}
@@ -511,15 +512,6 @@ func groupSAM(name string) string {
 		name = name[:256]
 	}
 	return strings.TrimRight(name, ". ")
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // FormatGUID formats a raw 16-byte objectGUID as AD does: the first three groups are little-endian
